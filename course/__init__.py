@@ -1,0 +1,1 @@
+"""The course tool: the `course` command line, the server launcher and the exercise harness."""

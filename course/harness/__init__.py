@@ -1,0 +1,1 @@
+"""The exercise harness: the catalogue (``exercises/exercises.toml``), loading, grading and verifying."""

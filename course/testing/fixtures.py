@@ -1,0 +1,226 @@
+"""Pytest fixtures for real servers: make sure each is up, then isolate every test from the others.
+
+Loaded for every test run through the root ``conftest.py``. Each test gets its own PostgreSQL database,
+MongoDB database, Redis key prefix, Kafka topic names and RabbitMQ vhost, removed afterwards, so the suite
+runs twice in a row and under ``pytest -n 2``. A server that cannot be reached fails the test with a
+message naming the server, its URL and the command that starts it — never a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import httpx
+import psycopg
+import pymongo
+import pytest
+import redis
+from psycopg import sql
+from sqlalchemy import Engine, create_engine
+
+from reference.config import Settings, get_settings, to_sqlalchemy_url
+
+_checked: dict[str, str | None] = {}
+
+
+def unique_name(prefix: str) -> str:
+    """A short name no other test, worker or run will pick (``t_3f9a1c2b``)."""
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def ensure_server(name: str) -> None:
+    """Fail the calling test unless server ``name`` answers, starting it first unless told not to.
+
+    ``COURSE_AUTOSTART=0`` turns starting off (CI starts servers up front and wants a failure, not a
+    silent start, if one dies mid-run). The outcome is cached per process.
+    """
+    if name not in _checked:
+        _checked[name] = _check_or_start(name)
+    problem = _checked[name]
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+
+
+def _check_or_start(name: str) -> str | None:
+    from course.services.probes import PROBES
+
+    url = get_settings().url_for(name)
+    try:
+        PROBES[name](url, 3.0)
+        return None
+    except Exception as first_error:  # noqa: BLE001 - any failure means "not reachable"
+        error: BaseException = first_error
+    if os.environ.get("COURSE_AUTOSTART", "1") != "0":
+        try:
+            from course.services.launcher import Launcher
+
+            Launcher().up([name])
+            PROBES[name](url, 3.0)
+            return None
+        except Exception as start_error:  # noqa: BLE001
+            error = start_error
+    return (
+        f"{name} is not reachable at {url} ({type(error).__name__}: {error}).\n"
+        f"Start it with:  uv run course services up {name}"
+    )
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return get_settings()
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + database))
+
+
+@pytest.fixture
+def pg_url(settings: Settings) -> Iterator[str]:
+    """A ``postgresql://`` URL of a fresh, empty database dropped after the test."""
+    ensure_server("postgres")
+    database = unique_name("t")
+    with psycopg.connect(settings.database_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    try:
+        yield _with_database(settings.database_url, database)
+    finally:
+        with psycopg.connect(settings.database_url, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+            )
+
+
+@pytest.fixture
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    """A SQLAlchemy engine (psycopg 3) on the test's own database."""
+    engine = create_engine(to_sqlalchemy_url(pg_url))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+# --- MongoDB ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def mongo_client(settings: Settings) -> Iterator[pymongo.MongoClient[dict[str, object]]]:
+    ensure_server("mongo")
+    client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+        settings.mongodb_url, serverSelectionTimeoutMS=5000
+    )
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def mongo_db(
+    mongo_client: pymongo.MongoClient[dict[str, object]],
+) -> Iterator[pymongo.database.Database[dict[str, object]]]:
+    """A MongoDB database of the test's own, dropped afterwards."""
+    name = unique_name("t")
+    yield mongo_client[name]
+    mongo_client.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def mongo_is_genuine(settings: Settings) -> bool:
+    from course.services.probes import mongo_is_genuine as check
+
+    ensure_server("mongo")
+    return check(settings.mongodb_url)
+
+
+@pytest.fixture(autouse=True)
+def _genuine_mongodb_only(request: pytest.FixtureRequest) -> None:
+    """Skip ``@pytest.mark.genuine_mongodb`` tests on the compatible server, saying what they need."""
+    marker = request.node.get_closest_marker("genuine_mongodb")
+    if marker is None:
+        return
+    if not request.getfixturevalue("mongo_is_genuine"):
+        reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+        pytest.skip(
+            f"needs genuine MongoDB (docker compose up mongo): {reason}; "
+            "the native compatible server lacks it"
+        )
+
+
+# --- Redis -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_client(settings: Settings) -> Iterator[redis.Redis]:
+    ensure_server("redis")
+    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def redis_prefix(redis_client: redis.Redis) -> Iterator[str]:
+    """A key prefix (``t_ab12…:``) owned by this test; every key under it is deleted afterwards."""
+    prefix = unique_name("t") + ":"
+    yield prefix
+    keys = list(redis_client.scan_iter(match=prefix + "*", count=1000))
+    if keys:
+        redis_client.delete(*keys)
+
+
+# --- Kafka -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def kafka_topic(settings: Settings) -> Iterator[Callable[..., str]]:
+    """A factory of fresh topics (``new_topic(partitions=1)``), all deleted after the test."""
+    ensure_server("kafka")
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    created: list[str] = []
+
+    def new_topic(partitions: int = 1, prefix: str = "t") -> str:
+        name = unique_name(prefix)
+        admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
+        created.append(name)
+        return name
+
+    try:
+        yield new_topic
+    finally:
+        if created:
+            admin.delete_topics(created)
+        admin.close()
+
+
+# --- RabbitMQ --------------------------------------------------------------------------------
+
+
+def _management_client(settings: Settings) -> httpx.Client:
+    parts = urlsplit(settings.rabbitmq_management_url)
+    base = urlunsplit(parts._replace(netloc=parts.hostname + f":{parts.port}" if parts.port else ""))
+    return httpx.Client(base_url=base, auth=(parts.username or "", parts.password or ""), timeout=10)
+
+
+@pytest.fixture
+def amqp_url(settings: Settings) -> Iterator[str]:
+    """An AMQP URL on a vhost of the test's own, deleted (with its queues) afterwards."""
+    ensure_server("rabbitmq")
+    vhost = unique_name("t")
+    user = urlsplit(settings.amqp_url).username or "guest"
+    with _management_client(settings) as api:
+        api.put(f"/api/vhosts/{vhost}").raise_for_status()
+        api.put(
+            f"/api/permissions/{vhost}/{user}",
+            json={"configure": ".*", "write": ".*", "read": ".*"},
+        ).raise_for_status()
+        try:
+            yield urlunsplit(urlsplit(settings.amqp_url)._replace(path="/" + quote(vhost, safe="")))
+        finally:
+            api.delete(f"/api/vhosts/{vhost}")

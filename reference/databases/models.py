@@ -1,8 +1,8 @@
 """SQLAlchemy 2.0 models of the course's users and orders — the one model every chapter shares.
 
-The Alembic migrations in ``reference/databases/migrations`` create exactly this schema; ``alembic check``
-in the tests proves they never drift (the guide kept a Prisma schema and SQL side by side and they
-disagreed). Taught in ``notebooks/02_databases_orm.ipynb``.
+The Alembic migrations in ``reference/databases/migrations`` create exactly this schema;
+``alembic check`` in the tests proves they never drift (the guide kept a Prisma schema and SQL side
+by side and they disagreed). Taught in ``notebooks/02_databases_orm.ipynb``.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class OrderStatus(enum.StrEnum):
 
 
 def _pg_enum(enum_cls: type[enum.StrEnum], name: str) -> Enum:
-    # values_callable stores 'active', not the member name 'ACTIVE' (the guide's Prisma enum mismatch).
+    # values_callable stores 'active', not the member name 'ACTIVE' (the guide's Prisma mismatch).
     return Enum(enum_cls, name=name, values_callable=lambda members: [m.value for m in members])
 
 
@@ -83,7 +83,7 @@ class User(Base):
     role: Mapped[UserRole] = mapped_column(
         _pg_enum(UserRole, "user_role"), nullable=False, server_default=UserRole.USER.value
     )
-    # Bumped on demotion or logout-everywhere; tokens carrying an older version are refused (ch. 03).
+    # Bumped on demotion or logout-everywhere; tokens with an older version are refused (ch. 03).
     token_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
@@ -101,6 +101,14 @@ class User(Base):
         # Serves "active users, newest first" and keyset pagination on (created_at, id).
         Index("ix_users_status_created_at_id", "status", "created_at", "id"),
         Index("ix_users_created_at_id", "created_at", "id"),
+        # ILIKE '%term%' on name or email (find_many's search); needs the pg_trgm extension.
+        Index(
+            "ix_users_name_email_trgm",
+            "name",
+            "email",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops", "email": "gin_trgm_ops"},
+        ),
     )
 
 

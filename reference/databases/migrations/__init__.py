@@ -1,0 +1,1 @@
+"""Alembic migrations of the course schema (users, orders), applied by ``..migrate``."""

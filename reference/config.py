@@ -14,7 +14,11 @@ from pathlib import Path
 from typing import Final
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
-ENV_FILE: Final = REPO_ROOT / ".services" / "env"
+
+
+def state_dir() -> Path:
+    """Where the launcher keeps server state and the env file (``$COURSE_STATE_DIR`` or ``.services``)."""
+    return Path(os.environ.get("COURSE_STATE_DIR") or REPO_ROOT / ".services")
 
 # Variable name -> default. The order is the order servers are listed everywhere.
 DEFAULTS: Final[dict[str, str]] = {
@@ -71,8 +75,9 @@ def to_sqlalchemy_url(url: str) -> str:
     return url
 
 
-def read_env_file(path: Path = ENV_FILE) -> dict[str, str]:
-    """Parse ``KEY=VALUE`` lines; a missing file is an empty mapping."""
+def read_env_file(path: Path | None = None) -> dict[str, str]:
+    """Parse ``KEY=VALUE`` lines of the launcher's env file; a missing file is an empty mapping."""
+    path = path or state_dir() / "env"
     if not path.exists():
         return {}
     values: dict[str, str] = {}

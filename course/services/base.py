@@ -14,9 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reference.config import REPO_ROOT
+from reference.config import REPO_ROOT, state_dir
 
 STATE_ROOT = REPO_ROOT / ".services"
+"""The repository's own state folder; downloads cached here are shared with any ``COURSE_STATE_DIR``."""
 
 Progress = Callable[[str], None]
 """Reports one line of progress for a long step (an install, a download, a wait)."""
@@ -61,7 +62,7 @@ class NativeServer(ABC):
     ports: tuple[int, ...]  # every port it binds; the first is the client port
 
     def paths(self) -> Paths:
-        return Paths(STATE_ROOT / self.name)
+        return Paths(state_dir() / self.name)
 
     @abstractmethod
     def missing(self) -> list[str]:
@@ -84,6 +85,9 @@ class NativeServer(ABC):
         import signal
 
         os.kill(pid, signal.SIGTERM)
+
+    def after_stop(self) -> None:
+        """Clean up helpers the server started beside itself (none by default)."""
 
     def ready_timeout(self) -> float:
         """Seconds to wait for the first successful probe after :meth:`start`."""

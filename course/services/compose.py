@@ -1,0 +1,41 @@
+"""The Docker backend: the same five servers from ``docker-compose.yml`` when a Docker engine answers."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+from course.services.base import ServiceError
+from reference.config import REPO_ROOT
+
+COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
+
+
+def engine_available(timeout: float = 2.0) -> bool:
+    """True when a Docker engine answers a ping (the CLI alone is not enough)."""
+    if shutil.which("docker") is None:
+        return False
+    try:
+        import docker  # installed with testcontainers; the same probe it uses
+
+        client = docker.from_env(timeout=int(max(timeout, 1)))
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:  # noqa: BLE001 - no socket, no permission, no engine: all mean "unavailable"
+        return False
+
+
+def compose(*args: str, timeout: float = 600) -> str:
+    """Run ``docker compose -f docker-compose.yml ARGS`` and return its output."""
+    command = ["docker", "compose", "-f", str(COMPOSE_FILE), *args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    if result.returncode != 0:
+        raise ServiceError(f"`{' '.join(command[1:])}` failed:\n{result.stderr.strip()}")
+    return result.stdout
+
+
+def running_services() -> set[str]:
+    """Compose services with a running container."""
+    return set(compose("ps", "--services", "--status", "running").split())

@@ -1,0 +1,335 @@
+"""Bring the course's servers up, down, back to empty, and report on them.
+
+For each server the backend is chosen for the user: a server already answering at the configured URL
+is used as is; otherwise a Docker engine means ``docker compose``; otherwise the server runs natively as
+a process of ours (installed on demand). Native servers are recorded by PID in
+``.services/<name>/server.pid`` so ``down`` stops only what ``up`` started; data survives ``down`` and
+only ``reset`` wipes it. A file lock makes concurrent launchers (parallel test workers) safe.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Literal
+
+import psutil
+
+from course.services import compose
+from course.services.base import NativeServer, Progress, ServiceError
+from course.services.probes import PROBES
+from reference.config import DEFAULTS, SERVER_VARIABLES, Settings, get_settings, state_dir
+
+SERVERS: tuple[str, ...] = tuple(SERVER_VARIABLES)
+Backend = Literal["native", "compose"]
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """One row of ``course services status``."""
+
+    name: str
+    backend: str  # native | compose | external | stopped
+    url: str
+    healthy: bool
+    flavour: str = ""
+    version: str = ""
+    rtt_ms: float | None = None
+    detail: str = ""
+    pid: int | None = None
+
+
+def validate_names(names: Sequence[str]) -> list[str]:
+    """The requested servers in canonical order; all of them when none are named."""
+    unknown = [name for name in names if name not in SERVERS]
+    if unknown:
+        raise ServiceError(
+            f"unknown server {', '.join(repr(n) for n in unknown)}; "
+            f"valid names are: {', '.join(SERVERS)}"
+        )
+    wanted = set(names) or set(SERVERS)
+    return [name for name in SERVERS if name in wanted]
+
+
+def native_server(name: str, settings: Settings) -> NativeServer:
+    """The native runner for one server, configured from the same URLs clients use."""
+    if name == "postgres":
+        from course.services.native.postgres import PostgresServer
+
+        return PostgresServer(settings.database_url)
+    if name == "redis":
+        from course.services.native.redis import RedisServer
+
+        return RedisServer(settings.redis_url)
+    if name == "rabbitmq":
+        from course.services.native.rabbitmq import RabbitMQServer
+
+        return RabbitMQServer(settings.amqp_url, settings.rabbitmq_management_url)
+    if name == "kafka":
+        from course.services.native.kafka import KafkaServer
+
+        return KafkaServer()
+    if name == "mongo":
+        from course.services.native.mongo import MongoServer
+
+        return MongoServer()
+    raise ServiceError(f"unknown server {name!r}; valid names are: {', '.join(SERVERS)}")
+
+
+def port_holder(port: int) -> str | None:
+    """Who listens on 127.0.0.1:``port`` — "name (pid N)" — or None when the port is free."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+            return None
+        except OSError:
+            pass
+    for connection in psutil.net_connections(kind="inet"):
+        if (
+            connection.status == psutil.CONN_LISTEN
+            and connection.laddr
+            and connection.laddr.port == port
+        ):
+            if connection.pid is None:
+                return "an unknown program"
+            try:
+                return f"{psutil.Process(connection.pid).name()} (pid {connection.pid})"
+            except psutil.Error:
+                return f"pid {connection.pid}"
+    return "an unknown program"
+
+
+class Launcher:
+    """``course services`` as an API: used by the CLI, the test fixtures and the benchmark."""
+
+    def __init__(self, progress: Progress | None = None, backend: Backend | None = None) -> None:
+        self.settings = get_settings()
+        self.progress: Progress = progress or (lambda line: print(line, file=sys.stderr))
+        forced = backend or os.environ.get("COURSE_BACKEND") or None
+        if forced not in (None, "native", "compose"):
+            raise ServiceError(f"COURSE_BACKEND must be 'native' or 'compose', not {forced!r}")
+        self._backend: Backend | None = forced  # type: ignore[assignment]
+
+    # --- backend and bookkeeping ---------------------------------------------------------------
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            self._backend = "compose" if compose.engine_available() else "native"
+        return self._backend
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        state_dir().mkdir(parents=True, exist_ok=True)
+        with (state_dir() / "launcher.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def write_env_file(self) -> None:
+        """Record the URLs in ``.services/env`` so every later shell, kernel and test agrees."""
+        state_dir().mkdir(parents=True, exist_ok=True)
+        values = {
+            "DATABASE_URL": self.settings.database_url,
+            "MONGODB_URL": self.settings.mongodb_url,
+            "REDIS_URL": self.settings.redis_url,
+            "KAFKA_BOOTSTRAP_SERVERS": self.settings.kafka_bootstrap_servers,
+            "AMQP_URL": self.settings.amqp_url,
+            "RABBITMQ_MANAGEMENT_URL": self.settings.rabbitmq_management_url,
+        }
+        assert values.keys() == DEFAULTS.keys()
+        lines = ["# Written by `course services up`; read by reference.config.get_settings()."]
+        lines += [f"{key}={value}" for key, value in values.items()]
+        (state_dir() / "env").write_text("\n".join(lines) + "\n")
+
+    def recorded_pid(self, name: str) -> int | None:
+        """The PID ``up`` recorded for a native server, if that process is still the one we started."""
+        pid_file = state_dir() / name / "server.pid"
+        if not pid_file.exists():
+            return None
+        try:
+            record = json.loads(pid_file.read_text())
+            process = psutil.Process(int(record["pid"]))
+            # A recycled PID belongs to another program: compare start times.
+            if abs(process.create_time() - float(record["created"])) > 1.0:
+                return None
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return None
+            return int(record["pid"])
+        except (ValueError, KeyError, psutil.Error):
+            return None
+
+    def _record_pid(self, name: str, pid: int) -> None:
+        created = psutil.Process(pid).create_time()
+        (state_dir() / name / "server.pid").write_text(json.dumps({"pid": pid, "created": created}))
+
+    def probe(self, name: str) -> ServerStatus:
+        """Probe one server with a real client; never raises."""
+        url = self.settings.url_for(name)
+        pid = self.recorded_pid(name)
+        try:
+            result = PROBES[name](url, 3.0)
+        except Exception as error:  # noqa: BLE001 - any failure is "unhealthy", reported
+            backend = "native" if pid else "stopped"
+            return ServerStatus(name, backend, url, False, detail=_one_line(error), pid=pid)
+        backend = "native" if pid else self._answering_backend(name)
+        return ServerStatus(
+            name, backend, url, True, result.flavour, result.version, result.rtt_ms, pid=pid
+        )
+
+    def _answering_backend(self, name: str) -> str:
+        if self._backend == "compose" or (self._backend is None and compose.engine_available()):
+            try:
+                if name in compose.running_services():
+                    return "compose"
+            except ServiceError:
+                pass
+        return "external"
+
+    # --- commands ----------------------------------------------------------------------------
+
+    def status(self, names: Sequence[str] = ()) -> list[ServerStatus]:
+        return [self.probe(name) for name in validate_names(names)]
+
+    def up(self, names: Sequence[str] = ()) -> list[ServerStatus]:
+        """Make every requested server healthy; starts nothing that already answers."""
+        wanted = validate_names(names)
+        with self._locked():
+            self.write_env_file()
+            pending = [name for name in wanted if not self.probe(name).healthy]
+            if pending and self.backend == "compose":
+                self.progress(f"docker compose up {' '.join(pending)} (waiting for healthchecks)")
+                compose.compose("up", "-d", "--wait", *pending)
+            else:
+                for name in pending:
+                    self._up_native(name)
+        return self.status(wanted)
+
+    def _up_native(self, name: str) -> None:
+        server = native_server(name, self.settings)
+        pid = self.recorded_pid(name)
+        if pid is None:
+            for port in server.ports:
+                holder = port_holder(port)
+                if holder is not None:
+                    raise ServiceError(
+                        f"{name} cannot start: port {port} is held by {holder}. Stop that program, "
+                        f"or point {SERVER_VARIABLES[name]} at another port."
+                    )
+            missing = server.missing()
+            if missing:
+                self.progress(f"{name}: installing {', '.join(missing)}")
+                server.install(self.progress)
+            self.progress(f"{name}: starting")
+            server.paths().root.mkdir(parents=True, exist_ok=True)
+            pid = server.start(self.progress)
+            self._record_pid(name, pid)
+        self._wait_healthy(server, pid)
+
+    def _wait_healthy(self, server: NativeServer, pid: int) -> None:
+        url = self.settings.url_for(server.name)
+        started = time.monotonic()
+        deadline = started + server.ready_timeout()
+        last_report = started
+        error: BaseException | None = None
+        while time.monotonic() < deadline:
+            if not psutil.pid_exists(pid) or self.recorded_pid(server.name) is None:
+                raise ServiceError(
+                    f"{server.name} exited during startup; last log lines:\n{self._tail(server)}"
+                )
+            try:
+                PROBES[server.name](url, 2.0)
+                self.progress(f"{server.name}: healthy after {time.monotonic() - started:.1f} s")
+                return
+            except Exception as probe_error:  # noqa: BLE001 - not ready yet
+                error = probe_error
+            if time.monotonic() - last_report >= 5:
+                self.progress(f"{server.name}: waiting ({time.monotonic() - started:.0f} s)")
+                last_report = time.monotonic()
+            time.sleep(0.25)
+        raise ServiceError(
+            f"{server.name} did not become healthy within {server.ready_timeout():.0f} s "
+            f"({_one_line(error)}); last log lines:\n{self._tail(server)}"
+        )
+
+    def _tail(self, server: NativeServer, lines: int = 15) -> str:
+        log = server.paths().log
+        if not log.exists():
+            return "(no log)"
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+    def down(self, names: Sequence[str] = ()) -> list[str]:
+        """Stop the servers this launcher started; keep their data. Returns the names stopped."""
+        wanted = validate_names(names)
+        stopped: list[str] = []
+        with self._locked():
+            for name in wanted:
+                pid = self.recorded_pid(name)
+                if pid is not None:
+                    self._stop_native(name, pid)
+                    stopped.append(name)
+                (state_dir() / name / "server.pid").unlink(missing_ok=True)
+            if self.backend == "compose":
+                running = compose.running_services() & set(wanted)
+                if running:
+                    compose.compose("stop", *sorted(running))
+                    stopped += sorted(running)
+        return stopped
+
+    def _stop_native(self, name: str, pid: int) -> None:
+        server = native_server(name, self.settings)
+        self.progress(f"{name}: stopping pid {pid}")
+        try:
+            server.stop(pid)
+            process = psutil.Process(pid)
+            try:
+                process.wait(timeout=30)
+            except psutil.TimeoutExpired:
+                self.progress(f"{name}: still running after 30 s, killing it")
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
+        except (ProcessLookupError, psutil.NoSuchProcess):
+            pass
+        server.after_stop()
+
+    def reset(self, names: Sequence[str] = ()) -> list[str]:
+        """Wipe the servers' data; those that were running come back up empty."""
+        wanted = validate_names(names)
+        was_running = [name for name in wanted if self.probe(name).healthy]
+        if self.backend == "compose":
+            with self._locked():
+                compose.compose("rm", "--stop", "--force", "--volumes", *wanted)
+        else:
+            self.down(wanted)
+            for name in wanted:
+                data = state_dir() / name / "data"
+                if data.exists():
+                    self.progress(f"{name}: wiping {data}")
+                    shutil.rmtree(data)
+        if was_running:
+            self.up(was_running)
+        return wanted
+
+    def logs(self, name: str, lines: int = 50) -> str:
+        (name,) = validate_names([name])
+        if self.recorded_pid(name) is None and self.backend == "compose":
+            return compose.compose("logs", "--no-color", "--tail", str(lines), name)
+        return self._tail(native_server(name, self.settings), lines)
+
+
+def _one_line(error: BaseException | None) -> str:
+    if error is None:
+        return "no answer"
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}".strip().rstrip(":")

@@ -1,0 +1,44 @@
+"""An isolated launcher: its own state folder and its own ports, so these tests can stop, kill and
+wipe servers without touching the shared ones every other test uses."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from course.services.launcher import Launcher
+from reference.config import REPO_ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point the launcher at a fresh state folder and free ports for postgres and redis."""
+    # Under the repository, not /tmp: the postgres user must be able to reach the cluster folder.
+    (REPO_ROOT / ".services").mkdir(exist_ok=True)
+    state = Path(tempfile.mkdtemp(prefix="test-", dir=REPO_ROOT / ".services"))
+    os.chmod(state, 0o755)
+    monkeypatch.setenv("COURSE_STATE_DIR", str(state))
+    monkeypatch.setenv("COURSE_BACKEND", "native")
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://course:course@127.0.0.1:{free_port()}/course")
+    monkeypatch.setenv("REDIS_URL", f"redis://:course@127.0.0.1:{free_port()}/0")
+    yield state
+    launcher = Launcher(progress=lambda _line: None)
+    launcher.down(["postgres", "redis"])
+    shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture
+def launcher(isolated_env: Path) -> Launcher:
+    return Launcher(progress=lambda _line: None)

@@ -1,0 +1,119 @@
+"""A minimal, pluggable bearer-token principal: who is calling, and as which role.
+
+The pattern: the app factory receives an *authenticator* (any callable ``token -> Principal |
+None``); a dependency parses ``Authorization: Bearer <token>`` by the RFC 6750 grammar — scheme
+compared case-insensitively, exactly one token — and answers 401 with ``WWW-Authenticate: Bearer``
+otherwise. The guide's ``authorization.substring(7)`` takes any seven characters off any header
+(``Basic …``, ``Token …``) and calls the rest a token. Two authenticators ship here:
+:class:`StaticTokens` (a dict, for tests and notebooks) and :class:`HmacTokens` (signed, stateless).
+Chapter 03 swaps in JWT through the same seam. Taught in ``notebooks/01_api_design_rest.ipynb``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from fastapi import Request
+from fastapi.security import HTTPBearer
+
+from reference.api_design.problems import Unauthorized
+from reference.databases.models import UserRole
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: a user id and that user's role."""
+
+    user_id: uuid.UUID
+    role: UserRole
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is UserRole.ADMIN
+
+
+Authenticator = Callable[[str], "Principal | None"]
+
+# RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+_BEARER = re.compile(r"^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*) *$")
+
+
+def parse_bearer(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or ``None`` if it is not one."""
+    if not header:
+        return None
+    match = _BEARER.match(header)
+    return match.group(1) if match else None
+
+
+class StaticTokens:
+    """A fixed token → principal map (tests, notebooks, the benchmark)."""
+
+    def __init__(self, tokens: Mapping[str, Principal]) -> None:
+        self._tokens = dict(tokens)
+
+    def __call__(self, token: str) -> Principal | None:
+        return self._tokens.get(token)
+
+
+class HmacTokens:
+    """Stateless tokens ``<b64url(user_id:role)>.<b64url(HMAC-SHA256)>``; no expiry yet (ch. 03)."""
+
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) < 32:
+            raise ValueError("the HMAC secret must be at least 32 bytes")
+        self._secret = secret
+
+    def _sign(self, payload: bytes) -> str:
+        digest = hmac.new(self._secret, payload, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def issue(self, principal: Principal) -> str:
+        payload = f"{principal.user_id}:{principal.role.value}".encode()
+        return base64.urlsafe_b64encode(payload).rstrip(b"=").decode() + "." + self._sign(payload)
+
+    def __call__(self, token: str) -> Principal | None:
+        encoded, _, signature = token.partition(".")
+        try:
+            payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        except ValueError:
+            return None
+        if not hmac.compare_digest(self._sign(payload), signature):
+            return None
+        user_id, _, role = payload.decode().partition(":")
+        try:
+            return Principal(uuid.UUID(user_id), UserRole(role))
+        except ValueError:
+            return None
+
+
+class BearerAuth(HTTPBearer):
+    """FastAPI dependency: the caller's :class:`Principal`, or a 401 problem with a challenge.
+
+    Subclassing ``HTTPBearer`` keeps the ``bearerAuth`` security scheme in the OpenAPI spec.
+    """
+
+    def __init__(self, authenticator: Authenticator) -> None:
+        super().__init__(bearerFormat="opaque", auto_error=False, scheme_name="bearerAuth")
+        self.authenticator = authenticator
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        header = request.headers.get("Authorization")
+        if header is None:
+            raise Unauthorized()
+        token = parse_bearer(header)
+        if token is None:
+            raise Unauthorized(
+                "The Authorization header is not 'Bearer <token>'.", "invalid_request"
+            )
+        principal = self.authenticator(token)
+        if principal is None:
+            raise Unauthorized("The bearer token is not valid.", "invalid_token")
+        request.state.principal = principal
+        return principal

@@ -213,7 +213,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _allowed_methods(request: Request) -> set[str]:
-    """Every method some route accepts at this path (Starlette's own ``Allow`` names only one route)."""
+    """Every method some route takes at this path (Starlette's ``Allow`` names only one route)."""
     allowed: set[str] = set()
     for route in request.app.router.routes:
         match, _ = route.matches(request.scope)

@@ -1,0 +1,67 @@
+"""The GraphQL endpoint as a FastAPI app: ``POST /graphql`` and ``graphql-transport-ws``
+subscriptions.
+
+Pattern: the app owns its async engine (created in the lifespan, inside the server's event loop) and
+the context getter hands every request fresh loaders. Run it with::
+
+    uv run uvicorn --factory reference.api_design.graphql.app:app_from_env
+
+Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from strawberry.fastapi import GraphQLRouter
+
+from reference.api_design.graphql.context import get_context
+from reference.api_design.graphql.schema import schema
+from reference.config import get_settings, to_sqlalchemy_url
+
+
+def make_engine(database_url: str) -> AsyncEngine:
+    """An async engine (psycopg 3) for a plain ``postgresql://`` URL."""
+    return create_async_engine(to_sqlalchemy_url(database_url), pool_size=10, max_overflow=10)
+
+
+def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: rows stay readable after commit without a lazy (sync) reload.
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def create_app(database_url: str, *, token_secret: str) -> FastAPI:
+    """The GraphQL app on ``database_url``; tokens are verified with ``token_secret``."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(database_url)
+        app.state.engine = engine
+        app.state.sessions = make_sessions(engine)
+        app.state.database_url = database_url
+        app.state.token_secret = token_secret
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(title="Backend Skill Lab — GraphQL", lifespan=lifespan)
+    app.include_router(GraphQLRouter(schema, context_getter=get_context), prefix="/graphql")
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """``create_app`` with ``DATABASE_URL`` and ``GRAPHQL_TOKEN_SECRET`` from the environment."""
+    secret = os.environ.get("GRAPHQL_TOKEN_SECRET")
+    if not secret:
+        raise RuntimeError("set GRAPHQL_TOKEN_SECRET to a long random string")
+    return create_app(get_settings().database_url, token_secret=secret)

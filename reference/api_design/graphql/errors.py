@@ -1,0 +1,50 @@
+"""GraphQL errors a client can act on: a stable ``extensions.code`` and a message meant for people.
+
+Pattern: resolvers raise :class:`PublicError` subclasses; graphql-core copies their ``extensions``
+onto the response error. Anything else is masked (``MaskErrors`` in ``schema.py``) so an exception's
+text — SQL, hostnames, stack details — never reaches a client. Validation problems a user can fix in
+a form go in the mutation payload's ``errors`` instead (see ``types.UserError``). Taught in
+``notebooks/01_api_design_graphql_grpc.ipynb``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from graphql import GraphQLError
+
+
+class PublicError(Exception):
+    """An error whose message and code are safe to show the client."""
+
+    code: ClassVar[str] = "BAD_REQUEST"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.extensions: dict[str, Any] = {"code": self.code}
+
+
+class Unauthenticated(PublicError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(PublicError):
+    code = "FORBIDDEN"
+
+
+class NotFound(PublicError):
+    code = "NOT_FOUND"
+
+
+class BadUserInput(PublicError):
+    code = "BAD_USER_INPUT"
+
+
+def should_mask(error: GraphQLError) -> bool:
+    """Mask every resolver exception that is not a :class:`PublicError`.
+
+    Errors without an ``original_error`` come from parsing and validation (depth and token limits,
+    unknown fields) and describe the query, not the server, so they stay visible.
+    """
+    original = error.original_error
+    return original is not None and not isinstance(original, PublicError | GraphQLError)

@@ -1,0 +1,180 @@
+"""The schema: queries with authorization, payload mutations, a caller-scoped subscription, limits.
+
+Pattern: authorize at every entry point (``user(id)`` checks the caller exactly like ``me`` does —
+the guide only protected ``me``); subscriptions take their scope from the authenticated viewer,
+never from an argument; ``QueryDepthLimiter``, ``MaxTokensLimiter`` and ``MaxAliasesLimiter`` reject
+expensive documents before execution; ``MaskErrors`` hides unexpected exception text. Taught in
+``notebooks/01_api_design_graphql_grpc.ipynb``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.types import ExecutionContext, Info
+from strawberry.utils.logging import StrawberryLogger
+
+from reference.api_design.graphql import queries, writes
+from reference.api_design.graphql.context import Context, require_viewer
+from reference.api_design.graphql.cursors import Keyset, encode_cursor
+from reference.api_design.graphql.errors import Forbidden, NotFound, PublicError, should_mask
+from reference.api_design.graphql.events import listen_order_status
+from reference.api_design.graphql.limits import (
+    DEFAULT_FIRST,
+    MAX_ALIASES,
+    MAX_DEPTH,
+    MAX_TOKENS,
+    check_first,
+)
+from reference.api_design.graphql.types import (
+    CreateUserInput,
+    CreateUserPayload,
+    OrderStatusValue,
+    OrderType,
+    UpdateOrderStatusPayload,
+    UpdateUserInput,
+    UpdateUserPayload,
+    UserConnection,
+    UserEdge,
+    UserError,
+    UserType,
+    page_info,
+    parse_after,
+    parse_id,
+)
+from reference.databases.models import OrderStatus
+
+
+def _errors(problems: list[writes.Problem]) -> list[UserError]:
+    return [UserError(field=p.field, code=p.code, message=p.message) for p in problems]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    async def me(self, info: Info[Context, None]) -> UserType | None:
+        """The signed-in user."""
+        viewer = require_viewer(info)
+        found = await info.context.loaders.users.load(viewer.id)
+        return UserType.from_model(found) if found is not None else None
+
+    @strawberry.field
+    async def user(self, info: Info[Context, None], id: strawberry.ID) -> UserType | None:
+        """A user: yourself, or anyone if you are staff."""
+        viewer = require_viewer(info)
+        user_id = parse_id(id)
+        if user_id != viewer.id and not viewer.is_staff:
+            raise Forbidden("you may only read your own user")
+        found = await info.context.loaders.users.load(user_id)
+        return UserType.from_model(found) if found is not None else None
+
+    @strawberry.field
+    async def users(
+        self, info: Info[Context, None], first: int = DEFAULT_FIRST, after: str | None = None
+    ) -> UserConnection:
+        """Every user, oldest first (staff only)."""
+        viewer = require_viewer(info)
+        if not viewer.is_staff:
+            raise Forbidden("listing users is for staff")
+        check_first(first)
+        async with info.context.sessions() as session:
+            rows = await queries.users_page(session, first + 1, parse_after(after))
+        for row in rows:  # later User lookups in this request are free
+            info.context.loaders.users.prime(row.id, row)
+        edges = [
+            UserEdge(cursor=encode_cursor(Keyset(u.created_at, u.id)), node=UserType.from_model(u))
+            for u in rows[:first]
+        ]
+        return UserConnection(edges=edges, page_info=page_info(edges, len(rows) > first, after))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def create_user(
+        self, info: Info[Context, None], input: CreateUserInput
+    ) -> CreateUserPayload:
+        """Sign up. Problems with the input come back in errors."""
+        user, problems = await writes.create_user(
+            info.context.sessions, input.email, input.name, input.password
+        )
+        return CreateUserPayload(
+            user=UserType.from_model(user) if user else None, errors=_errors(problems)
+        )
+
+    @strawberry.mutation
+    async def update_user(
+        self, info: Info[Context, None], id: strawberry.ID, input: UpdateUserInput
+    ) -> UpdateUserPayload:
+        """Change your own name or email (staff: anyone's)."""
+        viewer = require_viewer(info)
+        user_id = parse_id(id)
+        if user_id != viewer.id and not viewer.is_staff:
+            raise Forbidden("you may only change your own user")
+        user, problems = await writes.update_user(
+            info.context.sessions, user_id, input.name, input.email
+        )
+        if user is None:
+            raise NotFound(f"no user with id {user_id}")
+        return UpdateUserPayload(
+            user=None if problems else UserType.from_model(user), errors=_errors(problems)
+        )
+
+    @strawberry.mutation
+    async def update_order_status(
+        self, info: Info[Context, None], id: strawberry.ID, status: OrderStatusValue
+    ) -> UpdateOrderStatusPayload:
+        """Move an order to a new status (staff only)."""
+        viewer = require_viewer(info)
+        if not viewer.is_staff:
+            raise Forbidden("changing an order's status is for staff")
+        order = await writes.update_order_status(
+            info.context.sessions, parse_id(id), OrderStatus(status.value)
+        )
+        if order is None:
+            raise NotFound(f"no order with id {id}")
+        return UpdateOrderStatusPayload(order=OrderType.from_model(order), errors=[])
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription
+    async def order_status_changed(
+        self, info: Info[Context, None]
+    ) -> AsyncGenerator[OrderType, None]:
+        """Status changes of YOUR orders (no argument: scope = you)."""
+        viewer = require_viewer(info)
+        async for change in listen_order_status(info.context.listen_url, viewer.id):
+            yield OrderType.from_event(change)
+
+
+class CourseSchema(strawberry.Schema):
+    """Logs only the errors that are the server's fault; a client's FORBIDDEN is not an incident."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            if not isinstance(error.original_error, PublicError):
+                StrawberryLogger.error(error, execution_context)
+
+
+def build_schema() -> strawberry.Schema:
+    """The course's GraphQL schema with its cost limits installed."""
+    return CourseSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=[
+            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: MaskErrors(should_mask_error=should_mask),
+        ],
+    )
+
+
+schema = build_schema()

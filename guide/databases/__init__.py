@@ -1,0 +1,1 @@
+"""The guide's database snippets (chapter 02), ported faithfully — defects included."""

@@ -1,0 +1,149 @@
+"""The Alembic migrations: the guide's users table done right, reversible, and in step with the models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import IntegrityError
+
+from reference.config import to_sqlalchemy_url
+from reference.databases import catalog, migrate
+from reference.databases.models import OrderStatus, UserRole, UserStatus
+
+PAST = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(pg_url: str, pg_engine: Engine) -> Engine:
+    migrate.upgrade(pg_url)
+    return pg_engine
+
+
+def _insert_user(engine: Engine, email: str, **extra: object) -> None:
+    columns = {"email": email, "name": "N", "password_hash": "h", **extra}
+    names = ", ".join(columns)
+    values = ", ".join(f":{k}" for k in columns)
+    with engine.begin() as conn:
+        conn.execute(text(f"INSERT INTO users ({names}) VALUES ({values})"), columns)
+
+
+def test_upgrade_downgrade_upgrade_is_clean(pg_url: str) -> None:
+    migrate.upgrade(pg_url)
+    assert migrate.current_revision(pg_url) == migrate.head_revision()
+    migrate.downgrade(pg_url, "base")
+    assert migrate.current_revision(pg_url) is None
+    engine = create_engine(to_sqlalchemy_url(pg_url))
+    try:
+        with engine.connect() as conn:
+            leftovers = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = 'public' AND c.relname NOT LIKE 'alembic_version%'"
+                )
+            ).scalar_one()
+            types = conn.execute(
+                text("SELECT count(*) FROM pg_type WHERE typname IN ('user_status', 'user_role')")
+            ).scalar_one()
+            assert (leftovers, types) == (0, 0)
+            assert catalog.extensions(conn) == []
+    finally:
+        engine.dispose()
+    migrate.upgrade(pg_url)
+    assert migrate.check(pg_url) == []
+
+
+def test_models_and_migrations_do_not_drift(engine: Engine, pg_url: str) -> None:
+    assert migrate.check(pg_url) == []
+
+
+def test_check_detects_drift(engine: Engine, pg_url: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_users_created_at_id"))
+        conn.execute(text("ALTER TABLE users ALTER COLUMN name DROP NOT NULL"))
+    diffs = [repr(d) for d in migrate.check(pg_url)]
+    assert any("ix_users_created_at_id" in d for d in diffs)
+    assert any("name" in d and "nullable" in d.lower() for d in diffs) or len(diffs) >= 2
+
+
+def test_enum_values_match_the_models(engine: Engine) -> None:
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT enum_range(NULL::user_status)::text[]")).scalar_one() == [
+            s.value for s in UserStatus
+        ]
+        assert catalog.enum_values(conn, "user_role") == [r.value for r in UserRole]
+        assert catalog.enum_values(conn, "order_status") == [s.value for s in OrderStatus]
+
+
+def test_email_is_unique_case_insensitively(engine: Engine) -> None:
+    _insert_user(engine, "a@x.com")
+    with pytest.raises(IntegrityError, match="uq_users_email_lower"):
+        _insert_user(engine, "A@X.com")
+
+
+@pytest.mark.parametrize("column", ["status", "role", "created_at", "updated_at", "token_version"])
+def test_explicit_null_is_refused(engine: Engine, column: str) -> None:
+    with pytest.raises(IntegrityError, match="not-null"):
+        _insert_user(engine, "n@x.com", **{column: None})
+
+
+def test_defaults_fill_status_role_and_timestamps(engine: Engine) -> None:
+    _insert_user(engine, "d@x.com")
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT status, role, token_version, created_at, updated_at FROM users")
+        ).one()
+    assert (row.status, row.role, row.token_version) == ("active", "user", 0)
+    assert row.created_at == row.updated_at
+
+
+@pytest.mark.parametrize("table", ["users", "orders"])
+def test_update_bumps_updated_at(engine: Engine, table: str) -> None:
+    _insert_user(engine, "t@x.com", created_at=PAST, updated_at=PAST)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO orders (user_id, total_cents, created_at, updated_at) "
+                "SELECT id, 100, :past, :past FROM users"
+            ),
+            {"past": PAST},
+        )
+    with engine.begin() as conn:
+        column = "name = 'M'" if table == "users" else "total_cents = 200"
+        conn.execute(text(f"UPDATE {table} SET {column}"))
+        created, updated = conn.execute(text(f"SELECT created_at, updated_at FROM {table}")).one()
+    assert created == PAST
+    assert updated > PAST
+
+
+def test_no_index_is_a_left_prefix_of_another(engine: Engine) -> None:
+    with engine.connect() as conn:
+        assert catalog.redundant_indexes(conn) == []
+        names = {ix.name for ix in catalog.indexes(conn)}
+    assert {
+        "uq_users_email_lower",
+        "ix_users_status_created_at_id",
+        "ix_users_created_at_id",
+        "ix_users_name_email_trgm",
+        "ix_orders_user_id_created_at",
+        "ix_orders_delivered_created_at",
+    } <= names
+
+
+def test_trigram_index_is_gin_with_pg_trgm(engine: Engine) -> None:
+    with engine.connect() as conn:
+        assert "pg_trgm" in catalog.extensions(conn)
+        (trgm,) = [ix for ix in catalog.indexes(conn, "users") if ix.method == "gin"]
+        partial = [ix for ix in catalog.indexes(conn, "orders") if ix.predicate]
+    assert trgm.keys == ("name", "email")
+    assert [ix.name for ix in partial] == ["ix_orders_delivered_created_at"]
+
+
+def test_orders_total_cannot_be_negative(engine: Engine) -> None:
+    _insert_user(engine, "o@x.com")
+    with (
+        pytest.raises(IntegrityError, match="ck_orders_total_cents_non_negative"),
+        engine.begin() as c,
+    ):
+        c.execute(text("INSERT INTO orders (user_id, total_cents) SELECT id, -1 FROM users"))

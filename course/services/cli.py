@@ -5,6 +5,7 @@ Every failure is a ``ServiceError`` printed as one clear message with exit code 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -16,9 +17,12 @@ from rich.table import Table
 from course.services.base import ServiceError
 from course.services.launcher import SERVERS, Launcher, ServerStatus
 
-services_app = typer.Typer(help="Start, stop and inspect the course's servers.", no_args_is_help=True)
-console = Console(stderr=True)
-out = Console()
+services_app = typer.Typer(
+    help="Start, stop and inspect the course's servers.", no_args_is_help=True
+)
+console = Console(stderr=True, soft_wrap=True)
+# Piped output (CI logs, tests) gets a wide table instead of 80 columns of wrapped cells.
+out = Console(width=None if sys.stdout.isatty() else 200)
 
 Names = Annotated[
     list[str] | None,

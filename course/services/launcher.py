@@ -168,7 +168,7 @@ class Launcher:
             if process.status() == psutil.STATUS_ZOMBIE:
                 return None
             return int(record["pid"])
-        except (ValueError, KeyError, psutil.Error):
+        except (ValueError, KeyError, TypeError, psutil.Error):
             return None
 
     def _record_pid(self, name: str, pid: int) -> None:
@@ -181,7 +181,7 @@ class Launcher:
         pid = self.recorded_pid(name)
         try:
             result = PROBES[name](url, 3.0)
-        except Exception as error:  # noqa: BLE001 - any failure is "unhealthy", reported
+        except Exception as error:
             backend = "native" if pid else "stopped"
             return ServerStatus(name, backend, url, False, detail=_one_line(error), pid=pid)
         backend = "native" if pid else self._answering_backend(name)
@@ -253,7 +253,7 @@ class Launcher:
                 PROBES[server.name](url, 2.0)
                 self.progress(f"{server.name}: healthy after {time.monotonic() - started:.1f} s")
                 return
-            except Exception as probe_error:  # noqa: BLE001 - not ready yet
+            except Exception as probe_error:
                 error = probe_error
             if time.monotonic() - last_report >= 5:
                 self.progress(f"{server.name}: waiting ({time.monotonic() - started:.0f} s)")

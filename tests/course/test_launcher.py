@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 from pathlib import Path
@@ -109,7 +110,10 @@ def test_port_held_by_another_program_is_named(launcher: Launcher) -> None:
         squatter.bind(("127.0.0.1", port))
         squatter.listen()
         assert port_holder(port) is not None
-        with pytest.raises(ServiceError, match=rf"port {port} is held by python[\d.]* \(pid {os.getpid()}\)"):
+        program = re.escape(psutil.Process().name())
+        with pytest.raises(
+            ServiceError, match=rf"port {port} is held by {program} \(pid {os.getpid()}\)"
+        ):
             launcher.up(["redis"])
 
 
@@ -121,7 +125,9 @@ def test_free_port_has_no_holder() -> None:
 
 
 def test_unknown_name_lists_the_valid_ones() -> None:
-    with pytest.raises(ServiceError, match="valid names are: postgres, mongo, redis, kafka, rabbitmq"):
+    with pytest.raises(
+        ServiceError, match="valid names are: postgres, mongo, redis, kafka, rabbitmq"
+    ):
         validate_names(["postgres", "mysql"])
 
 

@@ -86,7 +86,7 @@ class NativeServer(ABC):
 
         os.kill(pid, signal.SIGTERM)
 
-    def after_stop(self) -> None:
+    def after_stop(self) -> None:  # noqa: B027 - an optional hook, not an abstract step
         """Clean up helpers the server started beside itself (none by default)."""
 
     def ready_timeout(self) -> float:

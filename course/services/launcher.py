@@ -173,7 +173,9 @@ class Launcher:
 
     def _record_pid(self, name: str, pid: int) -> None:
         created = psutil.Process(pid).create_time()
-        (state_dir() / name / "server.pid").write_text(json.dumps({"pid": pid, "created": created}))
+        pid_file = state_dir() / name / "server.pid"
+        pid_file.parent.mkdir(parents=True, exist_ok=True)
+        pid_file.write_text(json.dumps({"pid": pid, "created": created}))
 
     def probe(self, name: str) -> ServerStatus:
         """Probe one server with a real client; never raises."""
@@ -265,6 +267,7 @@ class Launcher:
         )
 
     def _tail(self, server: NativeServer, lines: int = 15) -> str:
+        """The last lines of a native server's log, for error messages and ``logs``."""
         log = server.paths().log
         if not log.exists():
             return "(no log)"
@@ -313,7 +316,7 @@ class Launcher:
         else:
             self.down(wanted)
             for name in wanted:
-                data = state_dir() / name / "data"
+                data = native_server(name, self.settings).paths().data
                 if data.exists():
                     self.progress(f"{name}: wiping {data}")
                     shutil.rmtree(data)

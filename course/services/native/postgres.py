@@ -6,6 +6,7 @@ and every server command runs through ``runuser``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg import sql
 
-from course.services.base import NativeServer, Progress, ServiceError, apt_install
+from course.services.base import NativeServer, Paths, Progress, ServiceError, apt_install
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -32,6 +33,24 @@ class PostgresServer(NativeServer):
         self.password = parts.password or ""
         self.database = parts.path.lstrip("/") or self.user
         self.ports = (self.port,)
+
+    def paths(self) -> Paths:
+        """The cluster's folder: under the state folder when the ``postgres`` user can reach it.
+
+        A checkout under a private home (``/root/…``, mode 700) is out of the postgres user's reach;
+        the cluster then lives in a folder of its own under ``/var/lib/backend-skill-lab``.
+        """
+        default = super().paths()
+        if os.geteuid() != 0 or self._owner_can_reach(default.root.parent):
+            return default
+        digest = hashlib.sha256(str(default.root).encode()).hexdigest()[:12]
+        return Paths(Path("/var/lib/backend-skill-lab") / digest / "postgres")
+
+    @staticmethod
+    def _owner_can_reach(folder: Path) -> bool:
+        folder.mkdir(parents=True, exist_ok=True)
+        check = ["runuser", "-u", "postgres", "--", "test", "-x", str(folder)]
+        return subprocess.run(check, capture_output=True, check=False).returncode == 0
 
     def missing(self) -> list[str]:
         return [] if (BIN / "postgres").exists() else ["postgresql-15"]
@@ -79,7 +98,9 @@ class PostgresServer(NativeServer):
         log.touch()
         self._chown(log)
         options = f"-p {self.port} -k {root} -c listen_addresses=127.0.0.1"
-        self._run([str(BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start"])
+        self._run(
+            [str(BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start"]
+        )
         pid = int((data / "postmaster.pid").read_text().split()[0])
         if first_start:
             self._create_database()
@@ -111,4 +132,3 @@ class PostgresServer(NativeServer):
 
     def ready_timeout(self) -> float:
         return 30.0
-

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
 
 from course.services.base import ServiceError
 from reference.config import REPO_ROOT
@@ -23,7 +27,7 @@ def engine_available(timeout: float = 2.0) -> bool:
             return bool(client.ping())
         finally:
             client.close()
-    except Exception:  # noqa: BLE001 - no socket, no permission, no engine: all mean "unavailable"
+    except Exception:
         return False
 
 
@@ -39,3 +43,32 @@ def compose(*args: str, timeout: float = 600) -> str:
 def running_services() -> set[str]:
     """Compose services with a running container."""
     return set(compose("ps", "--services", "--status", "running").split())
+
+
+def named_volumes(services: Sequence[str], compose_file: Path = COMPOSE_FILE) -> list[str]:
+    """The Docker volume names holding these services' data (``<project>_<volume>``)."""
+    spec = yaml.safe_load(compose_file.read_text())
+    project = spec.get("name") or compose_file.parent.name
+    declared = set(spec.get("volumes") or {})
+    names: list[str] = []
+    for service in services:
+        for mount in spec["services"][service].get("volumes", []):
+            source = mount.split(":", 1)[0] if isinstance(mount, str) else mount.get("source")
+            if source in declared:
+                names.append(f"{project}_{source}")
+    return names
+
+
+def wipe(services: Sequence[str]) -> None:
+    """Remove the services' containers and their named volumes (compose has no per-service ``-v``)."""
+    compose("rm", "--stop", "--force", *services)
+    volumes = named_volumes(services)
+    if volumes:
+        result = subprocess.run(
+            ["docker", "volume", "rm", "--force", *volumes],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise ServiceError(f"docker volume rm failed:\n{result.stderr.strip()}")

@@ -312,7 +312,7 @@ class Launcher:
         was_running = [name for name in wanted if self.probe(name).healthy]
         if self.backend == "compose":
             with self._locked():
-                compose.compose("rm", "--stop", "--force", "--volumes", *wanted)
+                compose.wipe(wanted)
         else:
             self.down(wanted)
             for name in wanted:

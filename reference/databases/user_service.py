@@ -81,6 +81,29 @@ def _validate(search: str | None, page: int, limit: int) -> None:
         raise ValueError(f"search must be at most {MAX_SEARCH_LENGTH} characters")
 
 
+SNAPSHOT_LEVELS = frozenset({"REPEATABLE READ", "SERIALIZABLE"})
+
+
+def _begin_repeatable_read(session: Session) -> None:
+    """Make the session's transaction REPEATABLE READ, so every statement reads one snapshot.
+
+    A fresh transaction is pinned to REPEATABLE READ (SQLAlchemy restores the connection's level
+    when
+    it is released). A transaction already under way keeps its level, which must then be a snapshot
+    level — a READ COMMITTED one would silently read the page and the total from two snapshots.
+    """
+    if not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        return
+    level = session.connection().get_isolation_level()
+    if level not in SNAPSHOT_LEVELS:
+        raise RuntimeError(
+            f"find_many needs one snapshot but the session's transaction is {level}; "
+            "call it at the start of a transaction (after commit/rollback) or use a "
+            "REPEATABLE READ session"
+        )
+
+
 def find_many(
     session: Session,
     search: str | None = None,
@@ -95,9 +118,7 @@ def find_many(
     for the caller to end, like any other session read.
     """
     _validate(search, page, limit)
-    # Pin the connection at REPEATABLE READ before the first statement: both queries below then
-    # read the snapshot taken by the first one. SQLAlchemy restores the level when it is released.
-    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    _begin_repeatable_read(session)
     conditions: list[ColumnElement[bool]] = []
     if search:
         conditions.append(search_condition(search))

@@ -14,6 +14,7 @@ listener per process fans out to in-memory queues. Taught in
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -80,3 +81,25 @@ async def listen_order_status(
             change = _parse(notification.payload)
             if change.user_id == user_id:  # defence in depth: the channel already scopes it
                 yield change
+
+
+def wait_for_listeners(
+    database_url: str, channel: str, count: int = 1, timeout: float = 5.0
+) -> int:
+    """Block until ``count`` sessions LISTEN on ``channel`` (so a NOTIFY sent now is heard).
+
+    A subscription starts listening asynchronously; tests and notebooks call this before publishing
+    so the first event is not sent into the void. Returns the number of listeners seen.
+    """
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while True:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND query ILIKE 'LISTEN %%' AND position(%s in query) > 0",
+                (channel,),
+            ).fetchone()
+            seen = int(row[0]) if row else 0
+            if seen >= count or time.monotonic() > deadline:
+                return seen
+            time.sleep(0.02)

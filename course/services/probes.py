@@ -1,0 +1,222 @@
+"""Probes: one real client round trip per server, reporting what answered and how fast.
+
+Each ``probe_<name>(url, timeout)`` connects with the same client library the course uses, asks the
+server who it is, and returns a :class:`ProbeResult` (flavour, version, round-trip milliseconds of
+that one request, connection setup excluded). Any failure raises: a closed port, wrong credentials,
+a server still starting. The launcher polls a probe until it succeeds to know a server is ready;
+``course services status`` shows the results.
+
+How the versions are learnt:
+
+- PostgreSQL: ``SHOW server_version``.
+- MongoDB: ``buildInfo``. Genuine MongoDB reports ``gitVersion`` (the commit it was built from);
+  mongo-java-server does not, and our ``CourseMongoServer`` adds ``compatibleServer`` naming itself.
+- Redis: ``INFO server`` → ``redis_version``.
+- Kafka: the protocol carries no release string, so the version is derived from the ApiVersions
+  response: its ``metadata.version`` feature (KRaft brokers, 3.3+) has a highest supported level
+  that names the release exactly to the minor version (27 = "4.1-IV1" → Kafka 4.1); older brokers
+  fall back to kafka-python's inference from the per-request version ranges. Patch releases
+  (4.1.0 vs 4.1.1) do not change the protocol and cannot be told apart.
+- RabbitMQ: the ``product`` and ``version`` server properties of the AMQP handshake.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pika
+import psycopg
+import redis
+from kafka import KafkaAdminClient
+from kafka.protocol.broker_version_data import infer_broker_version_from_api_versions
+from pymongo import MongoClient
+
+from course.services.base import ProbeResult
+
+# Kafka's metadata.version feature levels (org.apache.kafka.server.common.MetadataVersion) for the
+# newest level each release supports by default. Read from kafka-server-common 4.1.1; levels above
+# the table are reported by number.
+KAFKA_METADATA_VERSIONS: dict[int, str] = {
+    7: "3.3-IV3",
+    8: "3.4-IV0",
+    9: "3.5-IV0",
+    10: "3.5-IV1",
+    11: "3.5-IV2",
+    12: "3.6-IV0",
+    13: "3.6-IV1",
+    14: "3.6-IV2",
+    15: "3.7-IV0",
+    16: "3.7-IV1",
+    17: "3.7-IV2",
+    18: "3.7-IV3",
+    19: "3.7-IV4",
+    20: "3.8-IV0",
+    21: "3.9-IV0",
+    22: "4.0-IV0",
+    23: "4.0-IV1",
+    24: "4.0-IV2",
+    25: "4.0-IV3",
+    26: "4.1-IV0",
+    27: "4.1-IV1",
+}
+
+
+def _elapsed_ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)
+
+
+def probe_postgres(url: str, timeout: float = 3.0) -> ProbeResult:
+    """``SHOW server_version`` over psycopg 3 → ("PostgreSQL", "15.14")."""
+    # libpq takes whole seconds and treats values below 2 as 2.
+    with psycopg.connect(url, connect_timeout=max(2, math.ceil(timeout))) as conn:
+        conn.execute(f"SET statement_timeout = {int(timeout * 1000)}")
+        start = time.perf_counter()
+        row = conn.execute("SHOW server_version").fetchone()
+        rtt = _elapsed_ms(start)
+    if row is None:
+        raise RuntimeError("SHOW server_version returned no row")
+    # Debian builds append the package version: "15.14 (Debian 15.14-0+deb12u1)".
+    return ProbeResult("PostgreSQL", str(row[0]).split()[0], rtt)
+
+
+def mongo_flavour(build_info: Mapping[str, Any]) -> str:
+    """Name the implementation behind a ``buildInfo`` reply.
+
+    Genuine MongoDB always reports ``gitVersion``; mongo-java-server reports only version fields,
+    and our CourseMongoServer adds ``compatibleServer`` with the library's name and version.
+    """
+    compatible = build_info.get("compatibleServer")
+    if compatible:
+        return f"compatible server ({compatible})"
+    if "gitVersion" in build_info:
+        return "MongoDB"
+    return "compatible server (unknown implementation)"
+
+
+def probe_mongo(url: str, timeout: float = 3.0) -> ProbeResult:
+    """``buildInfo`` over PyMongo → ("MongoDB", "7.0.14") or ("compatible server (…)", "4.4.0")."""
+    timeout_ms = int(timeout * 1000)
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        url,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        socketTimeoutMS=timeout_ms,
+        appname="course-probe",
+    )
+    try:
+        # The first command also selects the server (the handshake); time a second, plain one.
+        client.admin.command("ping")
+        start = time.perf_counter()
+        info = client.admin.command("buildInfo")
+        rtt = _elapsed_ms(start)
+    finally:
+        client.close()
+    return ProbeResult(mongo_flavour(info), str(info["version"]), rtt)
+
+
+def mongo_is_genuine(url: str, timeout: float = 3.0) -> bool:
+    """True when ``url`` is served by genuine MongoDB, not a wire-compatible stand-in."""
+    return probe_mongo(url, timeout).flavour == "MongoDB"
+
+
+def probe_redis(url: str, timeout: float = 3.0) -> ProbeResult:
+    """``INFO server`` over redis-py → ("Redis", "7.0.15")."""
+    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    try:
+        client.ping()
+        start = time.perf_counter()
+        info = client.info("server")
+        rtt = _elapsed_ms(start)
+    finally:
+        client.close()
+    # Valkey (the Redis fork) answers the same protocol and says so in server_name.
+    if info.get("server_name") == "valkey":
+        return ProbeResult("Valkey", str(info.get("valkey_version", info["redis_version"])), rtt)
+    return ProbeResult("Redis", str(info["redis_version"]), rtt)
+
+
+def kafka_version(
+    features: Mapping[str, Mapping[str, Any]], api_versions: Mapping[int, tuple[int, int]]
+) -> str:
+    """The broker release as precisely as the protocol tells it: "4.1 (metadata.version 4.1-IV1)".
+
+    ``features`` is kafka-python's ``describe_features()`` (ApiVersions v3+); ``api_versions`` maps
+    each request's key to the (min, max) versions the broker accepts.
+    """
+    supported = features.get("metadata.version", {}).get("supported")
+    if supported:
+        level = int(supported[1])
+        name = KAFKA_METADATA_VERSIONS.get(level)
+        if name is not None:
+            return f"{name.split('-')[0]} (metadata.version {name})"
+        return f"newer than 4.1 (metadata.version level {level})"
+    inferred = infer_broker_version_from_api_versions(dict(api_versions))
+    return ".".join(str(part) for part in inferred)
+
+
+def probe_kafka(url: str, timeout: float = 3.0) -> ProbeResult:
+    """ApiVersions and DescribeCluster over kafka-python → ("Apache Kafka", "4.1 (…)").
+
+    ``url`` is a bootstrap list ("127.0.0.1:19092"). The broker must have registered itself
+    (DescribeCluster lists it): a socket that accepts while the broker is still starting fails.
+    """
+    timeout_ms = int(timeout * 1000)
+    admin = KafkaAdminClient(
+        bootstrap_servers=url,
+        client_id="course-probe",
+        request_timeout_ms=timeout_ms,
+        bootstrap_timeout_ms=timeout_ms,
+    )
+    try:
+        cluster = admin.describe_cluster()
+        if not cluster.get("brokers"):
+            raise RuntimeError(f"Kafka at {url} lists no brokers yet")
+        start = time.perf_counter()
+        features = admin.describe_features()
+        rtt = _elapsed_ms(start)
+        version = kafka_version(features, admin.api_versions())
+    finally:
+        admin.close()
+    return ProbeResult("Apache Kafka", version, rtt)
+
+
+def probe_rabbitmq(url: str, timeout: float = 3.0) -> ProbeResult:
+    """The AMQP handshake's server properties over pika → ("RabbitMQ", "3.10.8")."""
+    params = pika.URLParameters(url)
+    params.socket_timeout = timeout
+    params.stack_timeout = timeout
+    params.blocked_connection_timeout = timeout
+    params.connection_attempts = 1
+    connection = pika.BlockingConnection(params)
+    try:
+        # Opening a channel is one Channel.Open / Channel.OpenOk round trip.
+        start = time.perf_counter()
+        channel = connection.channel()
+        rtt = _elapsed_ms(start)
+        channel.close()
+        # pika keeps the handshake's Connection.Start properties on the underlying connection.
+        properties: dict[str, Any] = connection._impl.server_properties or {}
+    finally:
+        connection.close()
+
+    def text(value: Any) -> str:
+        return value.decode() if isinstance(value, bytes) else str(value)
+
+    return ProbeResult(
+        text(properties.get("product", "AMQP 0-9-1 server")),
+        text(properties.get("version", "unknown")),
+        rtt,
+    )
+
+
+PROBES: dict[str, Callable[[str, float], ProbeResult]] = {
+    "postgres": probe_postgres,
+    "mongo": probe_mongo,
+    "redis": probe_redis,
+    "kafka": probe_kafka,
+    "rabbitmq": probe_rabbitmq,
+}
+"""Probe by launcher server name, in the order servers are listed everywhere."""

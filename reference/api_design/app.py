@@ -12,7 +12,6 @@ left out is here: bounded integer paging with a true total, a sort allow-list, `
 hash in any response, and ownership checks. Taught in ``notebooks/01_api_design_rest.ipynb``.
 """
 
-
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -20,7 +19,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from argon2 import PasswordHasher
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from sqlalchemy import create_engine
 
@@ -113,10 +112,10 @@ def create_app(
         summary="Backend Skill Lab, chapter 01: the guide's users resource done right.",
         root_path=root_path,
         lifespan=lifespan,
+        responses=problem_responses(*COMMON_ERRORS),
     )
     app.state.engine = engine
     install_problem_handlers(app)
-    router = APIRouter(responses=problem_responses(*COMMON_ERRORS))
 
     def visible(principal: Principal, user_id: uuid.UUID, action: Action) -> Versioned:
         """The record, if the caller may see it (404 otherwise) and may do ``action`` (403)."""
@@ -190,12 +189,12 @@ def create_app(
     user_responses = problem_responses(404, 422)
     write_responses = problem_responses(403, 404, 409, 412, 422, 428)
 
-    @router.get("/", name="api_root", response_model=ApiRoot)
+    @app.get("/", name="api_root", response_model=ApiRoot)
     def api_root(request: Request, principal: Caller) -> ApiRoot:
         """The entry point: links to everything this caller may do."""
         return ApiRoot(links=root_links(principal, request))
 
-    @router.get(
+    @app.get(
         "/users",
         name="list_users",
         response_model=UserList,
@@ -224,7 +223,7 @@ def create_app(
             links=links,
         )
 
-    @router.post(
+    @app.post(
         "/users",
         name="create_user",
         status_code=201,
@@ -247,7 +246,7 @@ def create_app(
         location = request.url_for("get_user", user_id=record.user.id).path
         return send(record, principal, request, status=201, headers={"Location": location})
 
-    @router.get(
+    @app.get(
         "/users/{user_id}",
         name="get_user",
         response_model=UserDocument,
@@ -270,7 +269,7 @@ def create_app(
             )
         return response
 
-    @router.put(
+    @app.put(
         "/users/{user_id}",
         name="replace_user",
         response_model=UserDocument,
@@ -286,7 +285,7 @@ def create_app(
         """Replace the user's e-mail and name; needs ``If-Match``."""
         return write(user_id, body.model_dump(mode="json"), if_match, principal, request)
 
-    @router.patch(
+    @app.patch(
         "/users/{user_id}",
         name="patch_user",
         response_model=UserDocument,
@@ -303,7 +302,7 @@ def create_app(
         values = body.model_dump(mode="json", exclude_unset=True)
         return write(user_id, values, if_match, principal, request)
 
-    @router.delete(
+    @app.delete(
         "/users/{user_id}",
         name="delete_user",
         status_code=204,
@@ -326,7 +325,7 @@ def create_app(
             raise PreconditionFailed("The user changed since you read it.") from None
         return Response(status_code=204)
 
-    @router.get(
+    @app.get(
         "/users/{user_id}/orders",
         name="list_user_orders",
         response_model=OrderList,
@@ -355,5 +354,4 @@ def create_app(
             ),
         )
 
-    app.include_router(router)
     return app

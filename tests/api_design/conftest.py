@@ -37,7 +37,8 @@ def make_app(api_db: str, cast: Cast) -> Callable[..., FastAPI]:
             "password_hasher": CHEAP_HASHER,
         }
         options.update(overrides)
-        return create_app(api_db, **options)
+        database_url = options.pop("database_url", api_db)
+        return create_app(database_url, **options)
 
     return build
 

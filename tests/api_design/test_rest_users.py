@@ -146,7 +146,9 @@ def test_changing_email_to_a_taken_one_is_409(client: TestClient, cast: Cast) ->
         ("GET", "/users/not-a-uuid/orders"),
     ],
 )
-def test_malformed_id_is_422_not_500(client: TestClient, cast: Cast, method: str, path: str) -> None:
+def test_malformed_id_is_422_not_500(
+    client: TestClient, cast: Cast, method: str, path: str
+) -> None:
     body = {"email": "x@example.com", "name": "X"}
     response = client.request(
         method,
@@ -260,7 +262,9 @@ def test_a_plain_user_reads_and_updates_only_themselves(client: TestClient, cast
     assert client.delete(f"/users/{bob}", headers=as_alice).status_code == 404
     assert client.delete(f"/users/{alice}", headers=as_alice).status_code == 403
     assert client.get("/users", headers=as_alice).status_code == 403
-    assert client.get(f"/users/{bob}", headers=cast.headers("admin")).json()["data"]["name"] == "bob"
+    assert (
+        client.get(f"/users/{bob}", headers=cast.headers("admin")).json()["data"]["name"] == "bob"
+    )
 
 
 def test_a_manager_reads_everyone_but_changes_only_themselves(

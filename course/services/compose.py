@@ -27,7 +27,7 @@ def engine_available(timeout: float = 2.0) -> bool:
             return bool(client.ping())
         finally:
             client.close()
-    except Exception:
+    except Exception:  # noqa: BLE001 — no socket, no permission, no engine: all mean unavailable
         return False
 
 

@@ -77,11 +77,11 @@ def native_server(name: str, settings: Settings) -> NativeServer:
     if name == "kafka":
         from course.services.native.kafka import KafkaServer
 
-        return KafkaServer()
+        return KafkaServer(settings.kafka_bootstrap_servers)
     if name == "mongo":
         from course.services.native.mongo import MongoServer
 
-        return MongoServer()
+        return MongoServer(settings.mongodb_url)
     raise ServiceError(f"unknown server {name!r}; valid names are: {', '.join(SERVERS)}")
 
 
@@ -183,7 +183,7 @@ class Launcher:
         pid = self.recorded_pid(name)
         try:
             result = PROBES[name](url, 3.0)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 — any failure is reported as unhealthy
             backend = "native" if pid else "stopped"
             return ServerStatus(name, backend, url, False, detail=_one_line(error), pid=pid)
         backend = "native" if pid else self._answering_backend(name)
@@ -255,7 +255,7 @@ class Launcher:
                 PROBES[server.name](url, 2.0)
                 self.progress(f"{server.name}: healthy after {time.monotonic() - started:.1f} s")
                 return
-            except Exception as probe_error:
+            except Exception as probe_error:  # noqa: BLE001 — not ready yet
                 error = probe_error
             if time.monotonic() - last_report >= 5:
                 self.progress(f"{server.name}: waiting ({time.monotonic() - started:.0f} s)")

@@ -51,7 +51,7 @@ def _check_or_start(name: str) -> str | None:
     try:
         PROBES[name](url, 3.0)
         return None
-    except Exception as first_error:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception as first_error:  # noqa: BLE001 — any failure means "not reachable"
         error: BaseException = first_error
     if os.environ.get("COURSE_AUTOSTART", "1") != "0":
         try:
@@ -204,8 +204,12 @@ def kafka_topic(settings: Settings) -> Iterator[Callable[..., str]]:
 
 def _management_client(settings: Settings) -> httpx.Client:
     parts = urlsplit(settings.rabbitmq_management_url)
-    base = urlunsplit(parts._replace(netloc=parts.hostname + f":{parts.port}" if parts.port else ""))
-    return httpx.Client(base_url=base, auth=(parts.username or "", parts.password or ""), timeout=10)
+    base = urlunsplit(
+        parts._replace(netloc=parts.hostname + f":{parts.port}" if parts.port else "")
+    )
+    return httpx.Client(
+        base_url=base, auth=(parts.username or "", parts.password or ""), timeout=10
+    )
 
 
 @pytest.fixture

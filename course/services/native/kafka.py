@@ -129,15 +129,17 @@ def new_cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
-def server_properties(data_dir: Path) -> str:
+def server_properties(
+    data_dir: Path, client_port: int = CLIENT_PORT, controller_port: int = CONTROLLER_PORT
+) -> str:
     """The broker's configuration: one combined broker+controller node, tuned to start quickly."""
     settings = {
         # KRaft combined mode: this one process is the whole cluster and its own controller quorum.
         "process.roles": "broker,controller",
         "node.id": "1",
-        "controller.quorum.bootstrap.servers": f"{HOST}:{CONTROLLER_PORT}",
-        "listeners": f"PLAINTEXT://{HOST}:{CLIENT_PORT},CONTROLLER://{HOST}:{CONTROLLER_PORT}",
-        "advertised.listeners": f"PLAINTEXT://{HOST}:{CLIENT_PORT}",
+        "controller.quorum.bootstrap.servers": f"{HOST}:{controller_port}",
+        "listeners": f"PLAINTEXT://{HOST}:{client_port},CONTROLLER://{HOST}:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://{HOST}:{client_port}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
         "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
@@ -178,7 +180,12 @@ class KafkaServer(NativeServer):
     """Apache Kafka 4.1.1 (KRaft, single combined node) from Maven Central jars."""
 
     name = "kafka"
-    ports = (CLIENT_PORT, CONTROLLER_PORT)
+
+    def __init__(self, bootstrap_servers: str = f"{HOST}:{CLIENT_PORT}") -> None:
+        # The client port comes from KAFKA_BOOTSTRAP_SERVERS; the controller listens one above it.
+        self.client_port = int(bootstrap_servers.split(",")[0].rsplit(":", 1)[1])
+        self.controller_port = self.client_port + 1
+        self.ports = (self.client_port, self.controller_port)
 
     @property
     def lib(self) -> Path:
@@ -273,10 +280,12 @@ class KafkaServer(NativeServer):
             raise ServiceError(f"kafka needs {', '.join(self.missing())}: run the install first")
         paths = self.paths()
         paths.data.mkdir(parents=True, exist_ok=True)
-        self.config_file.write_text(server_properties(paths.data))
+        self.config_file.write_text(
+            server_properties(paths.data, self.client_port, self.controller_port)
+        )
         if not self.formatted():
             self.format_storage(progress)
-        progress(f"starting Apache Kafka {KAFKA_VERSION} on {HOST}:{CLIENT_PORT}")
+        progress(f"starting Apache Kafka {KAFKA_VERSION} on {HOST}:{self.client_port}")
         with paths.log.open("ab") as log:
             log.write(f"\n--- kafka start {time.strftime('%Y-%m-%d %H:%M:%S')} ---\n".encode())
             log.flush()

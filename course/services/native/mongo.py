@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from course.services.base import NativeServer, Progress, ServiceError, apt_install
 from course.services.native.kafka import (
@@ -61,7 +62,10 @@ class MongoServer(NativeServer):
     """mongo-java-server 1.47.0 (H2 file backend, oplog on) posing as MongoDB 4.4 on port 17017."""
 
     name = "mongo"
-    ports = (PORT,)
+
+    def __init__(self, url: str = f"mongodb://{HOST}:{PORT}/") -> None:
+        self.port = urlsplit(url).port or PORT
+        self.ports = (self.port,)
 
     @property
     def lib(self) -> Path:
@@ -132,7 +136,7 @@ class MongoServer(NativeServer):
             f"{self.classes}:{self.lib}/*",
             "CourseMongoServer",
             HOST,
-            str(PORT),
+            str(self.port),
             str(self.data_file),
         ]
 
@@ -145,7 +149,7 @@ class MongoServer(NativeServer):
             self.compile(progress)
         progress(
             f"starting mongo-java-server {MONGO_JAVA_SERVER_VERSION} (MongoDB-compatible) "
-            f"on {HOST}:{PORT}"
+            f"on {HOST}:{self.port}"
         )
         with paths.log.open("ab") as log:
             log.write(f"\n--- mongo start {time.strftime('%Y-%m-%d %H:%M:%S')} ---\n".encode())

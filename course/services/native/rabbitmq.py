@@ -98,7 +98,7 @@ class RabbitMQServer(NativeServer):
         environment = self.environment()
         exports = "".join(f"export {key}='{environment[key]}'\n" for key in keys)
         wrapper = root / "ctl"
-        wrapper.write_text(f"#!/bin/sh\n{exports}exec {BIN / 'rabbitmqctl'} \"$@\"\n")
+        wrapper.write_text(f'#!/bin/sh\n{exports}exec {BIN / "rabbitmqctl"} "$@"\n')
         wrapper.chmod(0o755)
 
     def stop(self, pid: int) -> None:

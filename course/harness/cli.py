@@ -2,10 +2,252 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.markup import escape
+
+from course.harness import catalogue as catalogue_module
+from course.harness import learner
+from course.harness.loader import Exercise, catalogue
+from course.harness.runner import DEFAULT_TIMEOUT
 
 notebooks_app = typer.Typer(help="Run and check the course notebooks.", no_args_is_help=True)
 
 
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _fail(console: Console, message: str, code: int = 2) -> typer.Exit:
+    console.print(f"[red]{escape(message)}[/]")
+    return typer.Exit(code)
+
+
+def _one(console: Console, exercise_id: str | None) -> Exercise:
+    """The named exercise, or the first unfinished one."""
+    if exercise_id is None:
+        found = learner.current_exercise(learner.Progress.load())
+        if found is None:
+            raise _fail(console, "every exercise passes already; name one to work on it again", 0)
+        return found
+    known = catalogue()
+    if exercise_id not in known:
+        raise _fail(console, f"no exercise {exercise_id!r}; known: {', '.join(known)}")
+    return known[exercise_id]
+
+
+Timeout = Annotated[float, typer.Option(help="Seconds before one exercise's run is stopped.")]
+
+
+def check(
+    targets: Annotated[
+        list[str] | None, typer.Argument(help="Exercise ids (00.1) or chapters (00_setup, 00).")
+    ] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Check every exercise.")] = False,
+    timeout: Timeout = DEFAULT_TIMEOUT,
+) -> None:
+    """Grade your exercises: the named ones, a chapter, --all, or (by default) the current one."""
+    console = _console()
+    if targets or everything:
+        try:
+            exercises = catalogue_module.select(targets or [], everything=everything)
+        except catalogue_module.SelectionError as error:
+            raise _fail(console, str(error)) from None
+    else:
+        exercises = [_one(console, None)]
+    if not learner.check(console, exercises, timeout=timeout):
+        raise typer.Exit(1)
+
+
+def watch(
+    exercise_id: Annotated[
+        str | None, typer.Argument(help="Exercise id; default: the first unfinished.")
+    ] = None,
+    poll: Annotated[
+        bool, typer.Option("--poll", help="No file events: re-check when you press Enter.")
+    ] = False,
+    timeout: Timeout = DEFAULT_TIMEOUT,
+) -> None:
+    """Re-check the current exercise every time you save (or press Enter)."""
+    console = _console()
+    if exercise_id is not None:
+        _one(console, exercise_id)
+    raise typer.Exit(
+        learner.watch(console, exercise_id, poll=poll, stdin=sys.stdin, timeout=timeout)
+    )
+
+
+def hint(
+    exercise_id: Annotated[
+        str | None, typer.Argument(help="Exercise id; default: the first unfinished.")
+    ] = None,
+) -> None:
+    """Show the next hint for an exercise (each call reveals one more)."""
+    console = _console()
+    learner.hint(console, _one(console, exercise_id))
+
+
+def reset(
+    exercise_id: Annotated[str, typer.Argument(help="Exercise id.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Throw away your work on an exercise: restore the stub as committed in git."""
+    console = _console()
+    exercise = _one(console, exercise_id)
+    target = learner.exercises_root() / exercise.relative_path
+    if not yes and not typer.confirm(
+        f"Overwrite {target} with the original stub? Your changes are lost."
+    ):
+        raise _fail(console, "not reset", 1)
+    try:
+        path = learner.reset(exercise)
+    except learner.ResetError as error:
+        raise _fail(console, str(error), 1) from None
+    console.print(f"Restored {path} from git (HEAD:{exercise.stub}).")
+
+
+def progress() -> None:
+    """Show every chapter's progress and each exercise's status."""
+    learner.show_progress(_console())
+
+
+def grade(
+    submissions: Annotated[
+        Path,
+        typer.Argument(
+            help="One subfolder per student: their exercises/ (or a clone containing it)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Where grades.csv, junit/ and feedback/ go.")] = Path(
+        "grades"
+    ),
+    timeout: Annotated[
+        float, typer.Option(help="Seconds per student × exercise before it is killed.")
+    ] = 60.0,
+    workers: Annotated[int, typer.Option(help="Runs at a time.")] = 2,
+    exercise_ids: Annotated[
+        list[str] | None, typer.Option("--exercise", "-e", help="Grade only these ids or chapters.")
+    ] = None,
+) -> None:
+    """Grade every student's hand-in in isolation; write grades.csv, JUnit XML and Markdown feedback."""
+    from course.harness.grading import grade as run_grade
+
+    console = _console()
+    if not submissions.is_dir():
+        raise _fail(console, f"{submissions} is not a folder")
+    exercises = catalogue_module.select(exercise_ids or [])
+    down = learner.unreachable_servers(s for ex in exercises for s in ex.servers)
+    if down:
+        for problem in down.values():
+            learner.print_unreachable(console, problem)
+        raise _fail(console, "not grading: results would be wrong while a server is down", 1)
+
+    def progress_line(student: str, result: learner.RunResult) -> None:
+        state = "timeout" if result.timed_out else f"{result.passed}/{result.total}"
+        console.print(f"  {student:<24} {result.exercise.id:<6} {state}")
+
+    report = run_grade(
+        submissions,
+        out,
+        timeout=timeout,
+        workers=workers,
+        exercises=exercises,
+        on_result=progress_line,
+    )
+    for warning in report.warnings:
+        console.print(f"[yellow]warning: {escape(warning)}[/]")
+    maximum = sum(report.maximum.values())
+    for student in report.students:
+        console.print(f"{student.name:<24} {student.total}/{maximum}")
+    console.print(f"Wrote {out / 'grades.csv'}, {out / 'junit'}/ and {out / 'feedback'}/")
+
+
+def verify(
+    exercise_ids: Annotated[
+        list[str] | None, typer.Argument(help="Ids or chapters; default: all.")
+    ] = None,
+    timeout: Timeout = DEFAULT_TIMEOUT,
+    workers: Annotated[int, typer.Option(help="Runs at a time.")] = 2,
+) -> None:
+    """Prove each exercise's tests fail on the stub (for the right reason), pass on the solution,
+    and catch every decoy."""
+    from course.harness.verify import verify as run_verify
+
+    console = _console()
+    problems = catalogue_module.validate()
+    for problem in problems:
+        console.print(f"[red]catalogue: {escape(problem)}[/]")
+    try:
+        exercises = catalogue_module.select(exercise_ids or [])
+    except catalogue_module.SelectionError as error:
+        raise _fail(console, str(error)) from None
+    down = learner.unreachable_servers(s for ex in exercises for s in ex.servers)
+    for problem in down.values():
+        learner.print_unreachable(console, problem)
+    ok = not problems and not down
+    for verdict in run_verify(exercises, timeout=timeout, workers=workers):
+        gaps = verdict.gaps()
+        console.print(("[green]" if not gaps else "[red]") + escape(verdict.line()) + "[/]")
+        for gap in gaps:
+            console.print("      " + escape(gap).replace("\n", "\n      "), style="yellow")
+        ok &= not gaps
+    if not ok:
+        raise typer.Exit(1)
+
+
+@notebooks_app.command("run")
+def notebooks_run(
+    names: Annotated[list[str] | None, typer.Argument(help="Notebook names; default: all.")] = None,
+    timeout: Annotated[int, typer.Option(help="Seconds per cell.")] = 300,
+) -> None:
+    """Re-execute notebooks in place in a fresh kernel of this environment, then normalise them."""
+    from course.harness import notebooks
+
+    console = _console()
+    try:
+        paths = notebooks.find_notebooks(names)
+    except FileNotFoundError as error:
+        raise _fail(console, str(error)) from None
+    failed = False
+    for path in paths:
+        console.print(f"running {path.name} …")
+        try:
+            notebooks.execute(path, timeout=timeout)
+        except Exception as error:  # noqa: BLE001 - report per notebook, go on with the others
+            failed = True
+            console.print(f"[red]✘ {path.name}: {escape(type(error).__name__)}[/]")
+            console.print(escape(str(error).strip()[-3000:]))
+        else:
+            console.print(f"[green]✔ {path.name}[/]")
+    if failed:
+        raise typer.Exit(1)
+
+
+@notebooks_app.command("check")
+def notebooks_check(
+    names: Annotated[list[str] | None, typer.Argument(help="Notebook names; default: all.")] = None,
+) -> None:
+    """Fail on stray metadata, error outputs, missing outputs or out-of-order execution counts."""
+    from course.harness import notebooks
+
+    console = _console()
+    try:
+        paths = notebooks.find_notebooks(names)
+    except FileNotFoundError as error:
+        raise _fail(console, str(error)) from None
+    problems = [p for path in paths for p in notebooks.check(path)]
+    for problem in problems:
+        console.print(f"[red]✘ {escape(str(problem))}[/]")
+    console.print(f"{len(paths)} notebook(s) checked, {len(problems)} problem(s)")
+    if problems:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add the harness commands to the top-level ``course`` app."""
+    for command in (check, watch, hint, reset, progress, grade, verify):
+        app.command()(command)

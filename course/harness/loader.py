@@ -85,7 +85,8 @@ def load_exercise(exercise_id: str) -> ModuleType:
     digest = hashlib.sha1(str(path).encode(), usedforsecurity=False).hexdigest()[:10]
     name = f"course_exercise_{exercise_id.replace('.', '_')}_{digest}"
     spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:

@@ -7,6 +7,7 @@ time limit can kill everything it started, and reports per-test outcomes through
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -23,7 +24,12 @@ from reference.config import REPO_ROOT
 
 DEFAULT_TIMEOUT = 120.0
 PYCACHE = REPO_ROOT / ".course" / "pycache"
-PLUGINS = ("pytest_asyncio.plugin", "pytest_timeout", "anyio.pytest_plugin", "_hypothesis_pytestplugin")
+PLUGINS = (
+    "pytest_asyncio.plugin",
+    "pytest_timeout",
+    "anyio.pytest_plugin",
+    "_hypothesis_pytestplugin",
+)
 
 
 @dataclass(frozen=True)
@@ -171,10 +177,8 @@ def run_grading(
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:
     """Kill the process and everything it started (it leads its own process group)."""
-    try:
+    with contextlib.suppress(ProcessLookupError):  # exited between the timeout and the kill
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:  # pragma: no cover - exited between the timeout and the kill
-        pass
     process.wait()
 
 

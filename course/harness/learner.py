@@ -1,0 +1,288 @@
+"""What the learner runs: check, watch, hint, reset and progress.
+
+``check`` first makes sure the servers an exercise needs answer (a probe with a real client), then runs
+the exercise's grading tests in a subprocess and shows, per exercise, how many tests pass and the first
+failing test's docstring and message, followed by a progress bar per chapter.
+"""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TextIO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from course.harness.catalogue import chapters
+from course.harness.loader import Exercise, catalogue, exercises_root
+from course.harness.progress import Progress
+from course.harness.runner import DEFAULT_TIMEOUT, RunResult, TestOutcome, run_grading
+from reference.config import REPO_ROOT, get_settings
+
+PROBE_TIMEOUT = 3.0
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    server: str
+    url: str
+    error: str
+
+    @property
+    def command(self) -> str:
+        return f"uv run course services up {self.server}"
+
+
+def unreachable_servers(servers: Iterable[str]) -> dict[str, Unreachable]:
+    """Probe each server once with its real client; return the ones that did not answer."""
+    from course.services.probes import PROBES
+
+    down: dict[str, Unreachable] = {}
+    settings = get_settings()
+    for server in dict.fromkeys(servers):
+        url = settings.url_for(server)
+        try:
+            PROBES[server](url, PROBE_TIMEOUT)
+        except Exception as error:  # noqa: BLE001 - any failure means "not reachable"
+            down[server] = Unreachable(server, url, f"{type(error).__name__}: {error}"[:300])
+    return down
+
+
+def print_unreachable(console: Console, problem: Unreachable) -> None:
+    console.print(f"[red]✘ {problem.server} is not reachable[/] at {escape(problem.url)}")
+    console.print(f"  ({escape(problem.error)})", style="dim")
+    console.print(f"  Start it with:  [bold]{problem.command}[/]")
+
+
+def explain(test: TestOutcome) -> str:
+    """The failure message a learner should read first."""
+    if test.failed_by("NotImplementedError"):
+        return "NotImplementedError: this part is still the stub — replace its `# TODO:` body"
+    if test.outcome in ("timeout", "not run"):
+        return test.message
+    message = test.message.strip()
+    kind = test.exc_type or test.outcome
+    if kind == "AssertionError" or message.startswith(kind):
+        return message
+    return f"{kind}: {message}"
+
+
+def print_result(console: Console, result: RunResult) -> None:
+    exercise = result.exercise
+    head = f"{exercise.id}  {escape(exercise.title)}"
+    count = f"{result.passed}/{result.total} tests pass"
+    if result.ok:
+        console.print(f"[green]✔ {head}[/]  {count}")
+        return
+    console.print(f"[red]✘ {head}[/]  {count}")
+    if result.collect_error is not None:
+        console.print("  The grading tests could not be collected:", style="yellow")
+        console.print("  " + escape(result.collect_error.strip()[-1500:]).replace("\n", "\n  "))
+        return
+    if result.timed_out:
+        console.print(
+            "  Stopped at the time limit: look for an infinite loop or a call that waits forever."
+        )
+    failure = result.first_failure
+    if (
+        failure is None
+    ):  # pragma: no cover - ok is False only with a failure, timeout or collect error
+        return
+    console.print(f"  First failing test: [bold]{escape(failure.name)}[/]")
+    if failure.doc:
+        console.print("  " + escape(failure.doc).replace("\n", "\n  "), style="cyan")
+    lines = explain(failure).splitlines()
+    shown = "\n".join(lines[:12]) + ("\n…" if len(lines) > 12 else "")
+    console.print("  " + escape(shown).replace("\n", "\n  "), style="yellow")
+    console.print(f"  Your file: {exercises_root() / exercise.relative_path}", style="dim")
+
+
+def bar(done: int, total: int, width: int = 30) -> str:
+    """``[██████░░░░]``: readable in a terminal, a log file and a test's captured output alike."""
+    filled = round(width * done / total) if total else 0
+    return f"[green]{'█' * filled}[/][dim]{'░' * (width - filled)}[/]"
+
+
+def render_progress(
+    console: Console, progress: Progress, only: Iterable[str] | None = None
+) -> None:
+    """A ``[bar] X/Y`` line per chapter (all chapters, or those named in ``only``)."""
+    wanted = set(only) if only is not None else None
+    table = Table.grid(padding=(0, 2))
+    for slug, exercises in chapters().items():
+        if wanted is not None and slug not in wanted:
+            continue
+        done = sum(progress.is_done(ex.id) for ex in exercises)
+        table.add_row(slug, bar(done, len(exercises)), f"{done}/{len(exercises)}")
+    console.print(table)
+
+
+def check(console: Console, exercises: list[Exercise], *, timeout: float = DEFAULT_TIMEOUT) -> bool:
+    """Check servers, grade each exercise, record progress; True when every exercise passes."""
+    down = unreachable_servers(server for ex in exercises for server in ex.servers)
+    for problem in down.values():
+        print_unreachable(console, problem)
+    progress = Progress.load()
+    all_ok = True
+    root = exercises_root()
+    for exercise in exercises:
+        missing = [s for s in exercise.servers if s in down]
+        if missing:
+            all_ok = False
+            console.print(
+                f"[yellow]– {exercise.id}  {escape(exercise.title)}[/]  not checked: needs {', '.join(missing)}"
+            )
+            continue
+        result = run_grading(exercise, root, timeout=timeout)
+        progress.record(exercise.id, passed=result.passed, total=result.total, ok=result.ok)
+        progress.save()
+        print_result(console, result)
+        all_ok &= result.ok
+    console.print()
+    render_progress(console, progress, {ex.chapter for ex in exercises})
+    return all_ok
+
+
+def current_exercise(progress: Progress) -> Exercise | None:
+    """The first exercise, in catalogue order, that has not passed yet."""
+    return next((ex for ex in catalogue().values() if not progress.is_done(ex.id)), None)
+
+
+def show_progress(console: Console) -> None:
+    progress = Progress.load()
+    render_progress(console, progress)
+    console.print()
+    table = Table("id", "chapter", "title", "status", "tests", "hints", box=None)
+    for exercise in catalogue().values():
+        status = progress.status(exercise.id)
+        style = {"passed": "green", "failed": "red"}.get(status, "dim")
+        entry = progress.exercises.get(exercise.id, {})
+        tests = f"{entry['passed']}/{entry['total']}" if entry else "–"
+        hints = f"{progress.hints.get(exercise.id, 0)}/{len(exercise.hints)}"
+        table.add_row(
+            exercise.id,
+            exercise.chapter,
+            escape(exercise.title),
+            f"[{style}]{status}[/]",
+            tests,
+            hints,
+        )
+    console.print(table)
+    nxt = current_exercise(progress)
+    if nxt is not None:
+        console.print(
+            f"\nNext: {nxt.id} {escape(nxt.title)} — {nxt.stub}.  Run: uv run course check {nxt.id}"
+        )
+    else:
+        console.print("\nEvery exercise passes.")
+
+
+def hint(console: Console, exercise: Exercise) -> None:
+    progress = Progress.load()
+    index = progress.next_hint(exercise.id, len(exercise.hints))
+    progress.save()
+    console.print(
+        f"[bold]Hint {index + 1}/{len(exercise.hints)}[/] for {exercise.id} ({escape(exercise.title)}):"
+    )
+    console.print("  " + escape(exercise.hints[index]))
+    if index + 1 == len(exercise.hints):
+        console.print("  (that is the last hint)", style="dim")
+
+
+class ResetError(RuntimeError):
+    """The stub could not be restored (no git, or not committed)."""
+
+
+def original_stub(exercise: Exercise) -> bytes:
+    """The stub as committed: ``git show HEAD:<stub>``."""
+    try:
+        shown = subprocess.run(
+            ["git", "show", f"HEAD:{exercise.stub}"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            check=False,
+        )
+    except (
+        FileNotFoundError
+    ) as error:  # pragma: no cover - git is part of the course's requirements
+        raise ResetError("git is not installed") from error
+    if shown.returncode != 0:
+        raise ResetError(f"git has no committed {exercise.stub}: {shown.stderr.decode().strip()}")
+    return shown.stdout
+
+
+def reset(exercise: Exercise) -> str:
+    """Overwrite the learner's file with the committed stub and forget its status; return the path."""
+    content = original_stub(exercise)
+    target = exercises_root() / exercise.relative_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(content)
+    progress = Progress.load()
+    progress.forget(exercise.id)
+    progress.save()
+    return str(target)
+
+
+def watch(
+    console: Console,
+    exercise_id: str | None,
+    *,
+    poll: bool,
+    stdin: TextIO,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> int:
+    """Re-check the current exercise whenever a file changes (or Enter is pressed).
+
+    With an id, watch that exercise until it passes; without one, move on to the next unfinished
+    exercise each time one passes. ``poll`` skips file events: Enter re-checks, ``q`` quits.
+    """
+    events: queue.Queue[str] = queue.Queue()
+    stop = threading.Event()
+
+    def read_stdin() -> None:
+        for line in iter(stdin.readline, ""):
+            events.put("quit" if line.strip().lower() in ("q", "quit") else "enter")
+        events.put("eof")
+
+    def watch_files() -> None:
+        from watchfiles import PythonFilter
+        from watchfiles import watch as watch_paths
+
+        for _changes in watch_paths(exercises_root(), watch_filter=PythonFilter(), stop_event=stop):
+            events.put("change")
+
+    threading.Thread(target=read_stdin, daemon=True).start()
+    if not poll:
+        threading.Thread(target=watch_files, daemon=True).start()
+    try:
+        while True:
+            progress = Progress.load()
+            exercise = catalogue()[exercise_id] if exercise_id else current_exercise(progress)
+            if exercise is None:
+                console.print("[green]Every exercise passes.[/]")
+                return 0
+            console.rule(f"{exercise.id} {escape(exercise.title)}")
+            if check(console, [exercise], timeout=timeout):
+                if exercise_id:
+                    return 0
+                continue
+            how = (
+                "press Enter to re-check" if poll else "save the file (or press Enter) to re-check"
+            )
+            console.print(f"\nWatching {exercise.stub}: {how}, q + Enter to quit.", style="dim")
+            while True:
+                event = events.get()
+                if event == "quit" or (event == "eof" and poll):
+                    return 1
+                if event != "eof":
+                    break
+            while not events.empty():  # coalesce a burst of saves into one check
+                if events.get_nowait() == "quit":
+                    return 1
+    finally:
+        stop.set()

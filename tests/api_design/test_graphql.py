@@ -7,6 +7,7 @@ faithful port live in ``test_graphql_port.py``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -441,6 +442,8 @@ async def test_subscription_delivers_only_the_callers_own_orders(
     finally:
         for pending in (alice_next, bob_next):
             pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending
         await alice_stream.aclose()  # type: ignore[union-attr]
         await bob_stream.aclose()  # type: ignore[union-attr]
     assert alice_event.data == {"orderStatusChanged": {"id": alices_order, "status": "SHIPPED"}}

@@ -1,0 +1,27 @@
+"""Exercise 02.6: read many cached JSON values at once, without losing the falsy ones.
+
+The guide's ``getJSON`` returned ``null`` for a miss, and its callers tested ``if (cached)``: a cached
+``0``, ``""``, ``false``, ``[]`` or ``null`` looked exactly like a miss, so those values were fetched
+again on every request. Write ``get_many_json``: one round trip (``MGET``) for all the keys, a dict
+holding every key that EXISTS — whatever its value, falsy ones included — and no entry for keys that
+do not exist. A key holding something that is not JSON is an error (``ValueError`` naming the key),
+not a miss.
+
+Values were written with ``reference.databases.redis.set_json`` (JSON text).
+"""
+
+from __future__ import annotations
+
+import json  # noqa: F401, RUF100 - for your solution
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+
+
+def get_many_json(client: redis.Redis, keys: Sequence[str]) -> dict[str, Any]:
+    """``{key: value}`` for every key in ``keys`` that exists in Redis, in one ``MGET``."""
+    # TODO: fetch all keys with one MGET; keep every key whose value exists (parse its JSON, falsy
+    # values included), skip the keys that do not exist, and raise ValueError naming a key whose
+    # value is not JSON.
+    raise NotImplementedError

@@ -1,0 +1,41 @@
+"""Exercise 02.5: delivered revenue per local month, with one MongoDB aggregation.
+
+The guide's aggregation summed every order status, grouped by UTC months and dropped the months that
+had no orders. Write the version finance can use: for one calendar ``year`` in the business time zone
+``tz``, count the **delivered** orders and sum their ``totalAmount`` per **local** month of the order's
+``createdAt``, and return all twelve months — a month without delivered orders is a row of zeros.
+
+The ``orders`` collection holds documents like::
+
+    {"userId": ObjectId(…), "status": "delivered", "totalAmount": 12000,
+     "createdAt": datetime(2024, 1, 31, 15, 30)}   # BSON dates are UTC instants
+
+``status`` is one of pending, paid, shipped, delivered, cancelled. Do the filtering and grouping in
+the database (``db.orders.aggregate(...)``), not by loading every order into Python.
+``reference.databases.mongo.period_bounds`` turns local months into UTC instants for you.
+"""
+
+from __future__ import annotations
+
+from datetime import date  # noqa: F401, RUF100 - for your solution
+from typing import Any
+
+from pymongo.database import Database
+
+from reference.databases.mongo import period_bounds  # noqa: F401, RUF100 - a helper for you
+
+
+def revenue_pipeline(year: int, tz: str) -> list[dict[str, Any]]:
+    """The aggregation over ``orders``: one row per local month of ``year`` that has delivered
+    orders, shaped ``{"_id": <month 1..12>, "orders": <count>, "revenue": <sum of totalAmount>}``."""
+    # TODO: build the pipeline: keep only delivered orders inside the year's local bounds, then
+    # group them by the month of createdAt in time zone tz, counting orders and summing
+    # totalAmount.
+    raise NotImplementedError
+
+
+def revenue_by_month(db: Database[Any], year: int, tz: str = "Asia/Seoul") -> list[dict[str, int]]:
+    """Twelve rows, January first: ``{"month": 1..12, "orders": int, "revenue": int}``."""
+    # TODO: run the pipeline on db.orders and return twelve rows, January first, with zeros for
+    # months that have no delivered orders.
+    raise NotImplementedError

@@ -1,0 +1,95 @@
+"""Grading for exercise 02.7: the fenced write (exercises/02_databases/fenced_balance.py)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import ModuleType
+
+import pytest
+import redis
+from sqlalchemy import Engine, text
+
+from course.harness.loader import load_exercise
+from reference.databases.redis import RedisLock
+
+
+@pytest.fixture
+def exercise() -> ModuleType:
+    return load_exercise("02.7")
+
+
+@pytest.fixture
+def accounts(exercise: ModuleType, pg_engine: Engine) -> Engine:
+    """The accounts table (made by create_accounts) with account "acc-1" at balance 100."""
+    with pg_engine.begin() as conn:
+        exercise.create_accounts(conn)
+        conn.execute(text("INSERT INTO accounts (id, balance) VALUES ('acc-1', 100)"))
+    return pg_engine
+
+
+def read(engine: Engine) -> tuple[int, int]:
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT balance, fence FROM accounts WHERE id = 'acc-1'")).one()
+    return int(row.balance), int(row.fence)
+
+
+def test_stalled_holder_cannot_overwrite(
+    exercise: ModuleType, accounts: Engine, redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    """A takes the lock (fence 1) and stalls past its TTL; B takes it (fence 2) and writes 250.
+    When A wakes up its write of 999 must be refused (False) and the balance must stay 250."""
+    lock = RedisLock(redis_client, "acc-1", ttl_ms=100, prefix=redis_prefix)
+    a = lock.acquire()
+    assert a is not None
+    while lock.owner_token() is not None:  # A stalls until its lock expires
+        time.sleep(0.01)
+    b = lock.acquire()
+    assert b is not None
+    assert b.fence > a.fence
+    with accounts.begin() as conn:
+        assert exercise.fenced_set_balance(conn, "acc-1", 250, b.fence) is True
+    with accounts.begin() as conn:
+        assert exercise.fenced_set_balance(conn, "acc-1", 999, a.fence) is False
+    assert read(accounts) == (250, b.fence)
+
+
+def test_newer_tokens_write_and_equal_tokens_do_not(exercise: ModuleType, accounts: Engine) -> None:
+    """Each newer token writes; a token equal to the last accepted one is not newer and is refused
+    (the same holder replaying its write must not win over a later holder's fence)."""
+    with accounts.begin() as conn:
+        assert exercise.fenced_set_balance(conn, "acc-1", 110, 1) is True
+        assert exercise.fenced_set_balance(conn, "acc-1", 120, 5) is True
+        assert exercise.fenced_set_balance(conn, "acc-1", 130, 5) is False
+        assert exercise.fenced_set_balance(conn, "acc-1", 140, 3) is False
+    assert read(accounts) == (120, 5)
+
+
+def test_unknown_account_is_an_error(exercise: ModuleType, accounts: Engine) -> None:
+    """Writing to an account that does not exist is not a "stale" write: raise LookupError."""
+    with accounts.begin() as conn, pytest.raises(LookupError):
+        exercise.fenced_set_balance(conn, "no-such-account", 1, 1)
+
+
+def test_the_check_and_the_write_are_one_statement(exercise: ModuleType, accounts: Engine) -> None:
+    """Two writers race: token 3 has written but not committed yet when token 2 tries. Token 2 must
+    end up refused and the row must be token 3's. A check in Python (SELECT the fence, then UPDATE)
+    reads the old committed fence, decides to write, and overwrites token 3 once it commits."""
+    outcome: list[bool] = []
+    with accounts.connect() as first, accounts.connect() as second:
+        tx1 = first.begin()
+        assert (
+            exercise.fenced_set_balance(first, "acc-1", 300, 3) is True
+        )  # row locked, uncommitted
+
+        def late_writer() -> None:
+            with second.begin():
+                outcome.append(exercise.fenced_set_balance(second, "acc-1", 200, 2))
+
+        thread = threading.Thread(target=late_writer)
+        thread.start()
+        time.sleep(0.3)  # let the second writer reach the locked row
+        tx1.commit()
+        thread.join(timeout=30)
+    assert outcome == [False]
+    assert read(accounts) == (300, 3)

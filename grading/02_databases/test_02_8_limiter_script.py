@@ -1,0 +1,91 @@
+"""Grading for exercise 02.8: the sliding-window limiter in Lua (exercises/02_databases/limiter_script.py)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
+
+import pytest
+import redis
+
+from course.harness.loader import load_exercise
+
+
+@pytest.fixture
+def exercise() -> ModuleType:
+    return load_exercise("02.8")
+
+
+def test_exactly_the_limit_under_concurrency(
+    exercise: ModuleType, redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    """200 requests from 20 threads, all in one 60 s window with a limit of 10: exactly 10 may be
+    allowed — not 9 (requests lost), not 11+ (same-moment requests counted once)."""
+    key = redis_prefix + "burst"
+    barrier = threading.Barrier(20)
+
+    def client_thread(_: int) -> int:
+        barrier.wait()
+        return sum(exercise.hit(redis_client, key, 10, 60_000)[0] for _ in range(10))
+
+    with ThreadPoolExecutor(20) as pool:
+        allowed = sum(pool.map(client_thread, range(20)))
+    assert allowed == 10
+    assert redis_client.zcard(key) == 10
+
+
+def test_rejected_requests_are_not_counted(
+    exercise: ModuleType, redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    """A client retrying at ten times its limit (5 per 400 ms) for two windows must still get
+    requests through in the second window, the sorted set must never hold more than the limit, and
+    after one quiet window the next request passes."""
+    key = redis_prefix + "retry"
+    interval, flags, sizes = 0.4 / 50, [], []
+    start = time.monotonic()
+    for i in range(100):
+        delay = start + i * interval - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        flags.append(exercise.hit(redis_client, key, 5, 400)[0])
+        sizes.append(redis_client.zcard(key))
+    assert sum(flags[:5]) == 5, "the first five requests of a fresh window must pass"
+    assert sum(flags) > 5, "a retrying client was blocked for good: rejected requests counted"
+    assert max(sizes) <= 5, f"the window held {max(sizes)} entries for a limit of 5"
+    time.sleep(0.4)
+    assert exercise.hit(redis_client, key, 5, 400)[0] is True
+
+
+def test_remaining_and_retry_after(
+    exercise: ModuleType, redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    """hit() returns (allowed, remaining, retry_after_ms): remaining counts down to 0, a denial
+    says how long to wait (0 < retry_after_ms <= window), and waiting that long is enough."""
+    key = redis_prefix + "ra"
+    assert exercise.hit(redis_client, key, 2, 300) == (True, 1, 0)
+    assert exercise.hit(redis_client, key, 2, 300) == (True, 0, 0)
+    allowed, remaining, retry_after_ms = exercise.hit(redis_client, key, 2, 300)
+    assert (allowed, remaining) == (False, 0)
+    assert 0 < retry_after_ms <= 300
+    time.sleep(retry_after_ms / 1000 + 0.01)
+    assert exercise.hit(redis_client, key, 2, 300)[0] is True
+
+
+def test_the_key_expires(
+    exercise: ModuleType, redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    """An idle client's sorted set must not stay in Redis forever: the key has a TTL no longer
+    than the window."""
+    key = redis_prefix + "ttl"
+    exercise.hit(redis_client, key, 3, 5_000)
+    assert 0 < redis_client.pttl(key) <= 5_000
+
+
+def test_the_clock_is_the_server_clock(exercise: ModuleType) -> None:
+    """Every app server must share one clock: the script reads redis.call('TIME') and hit() takes
+    no timestamp from the application."""
+    source = exercise.limiter_script()
+    assert "TIME" in source, "the script never asks Redis for the time"
+    assert "MULTI" not in source.upper().replace("MULTIPLE", "")

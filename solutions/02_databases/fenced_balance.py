@@ -1,0 +1,47 @@
+"""Exercise 02.7: a write that a stale lock holder cannot make.
+
+Workers take a Redis lock (``reference.databases.redis.RedisLock``) before they recompute an account's
+balance. A lock with a TTL can have two holders: worker A stalls past the TTL, worker B takes the
+lock and writes, then A wakes up and writes its stale balance over B's. The guide's lock stops there.
+
+Every acquire hands out a fencing token (``lease.fence``) that grows with every acquisition. Make the
+database refuse any write whose token is not newer than the last one it accepted, in ONE statement
+(a read-then-write in Python would race).
+
+The table (created for you by ``create_accounts``)::
+
+    accounts(id text PRIMARY KEY, balance bigint NOT NULL, fence bigint NOT NULL DEFAULT 0)
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+
+
+def create_accounts(conn: Connection) -> None:
+    """Create the ``accounts`` table if it does not exist."""
+    conn.execute(
+        text(
+            "CREATE TABLE IF NOT EXISTS accounts ("
+            " id text PRIMARY KEY, balance bigint NOT NULL, fence bigint NOT NULL DEFAULT 0)"
+        )
+    )
+
+
+def fenced_set_balance(conn: Connection, account_id: str, balance: int, fence: int) -> bool:
+    """Set the account's balance and remember ``fence``, unless a write with a token ``>= fence``
+    was already accepted. ``True`` if written, ``False`` if refused as stale (nothing changes).
+    Raises ``LookupError`` for an account that does not exist."""
+    result = conn.execute(
+        text(
+            "UPDATE accounts SET balance = :balance, fence = :fence"
+            " WHERE id = :id AND fence < :fence"
+        ),
+        {"id": account_id, "balance": balance, "fence": fence},
+    )
+    if result.rowcount == 1:
+        return True
+    exists = conn.execute(text("SELECT 1 FROM accounts WHERE id = :id"), {"id": account_id})
+    if exists.first() is None:
+        raise LookupError(f"account {account_id!r} does not exist")
+    return False

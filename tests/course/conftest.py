@@ -42,3 +42,15 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 @pytest.fixture
 def launcher(isolated_env: Path) -> Launcher:
     return Launcher(progress=lambda _line: None)
+
+
+@pytest.fixture
+def isolated_jvm_env(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Also give mongo, kafka and rabbitmq ports of their own (their installs stay shared)."""
+    amqp = free_port()
+    monkeypatch.setenv("MONGODB_URL", f"mongodb://127.0.0.1:{free_port()}/?directConnection=true")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{free_port()}")
+    monkeypatch.setenv("AMQP_URL", f"amqp://course:course@127.0.0.1:{amqp}/%2F")
+    monkeypatch.setenv("RABBITMQ_MANAGEMENT_URL", f"http://course:course@127.0.0.1:{free_port()}")
+    yield isolated_env
+    Launcher(progress=lambda _line: None).down(["mongo", "kafka", "rabbitmq"])

@@ -189,7 +189,8 @@ class KafkaServer(NativeServer):
 
     @property
     def lib(self) -> Path:
-        return self.paths().root / "lib"
+        # Installed jars are a cache shared by every state folder (tests run isolated brokers).
+        return STATE_ROOT / self.name / "lib"
 
     @property
     def config_file(self) -> Path:

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from course.services.base import NativeServer, Progress, ServiceError, apt_install
+from course.services.base import STATE_ROOT, NativeServer, Progress, ServiceError, apt_install
 from course.services.native.kafka import (
     copy_maven_dependencies,
     jars_complete,
@@ -69,11 +69,12 @@ class MongoServer(NativeServer):
 
     @property
     def lib(self) -> Path:
-        return self.paths().root / "lib"
+        # Installed jars are a cache shared by every state folder (tests run isolated servers).
+        return STATE_ROOT / self.name / "lib"
 
     @property
     def classes(self) -> Path:
-        return self.paths().root / "classes"
+        return STATE_ROOT / self.name / "classes"
 
     @property
     def data_file(self) -> Path:

@@ -283,6 +283,9 @@ class Launcher:
                 if pid is not None:
                     self._stop_native(name, pid)
                     stopped.append(name)
+                elif (state_dir() / name).exists():
+                    # A server of ours that died unstopped may have left helpers behind (epmd).
+                    native_server(name, self.settings).after_stop()
                 (state_dir() / name / "server.pid").unlink(missing_ok=True)
             if self.backend == "compose":
                 running = compose.running_services() & set(wanted)

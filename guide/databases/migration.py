@@ -61,4 +61,4 @@ CREATE TRIGGER users_updated_at
 def apply(database_url: str) -> None:
     """Run the guide's migration on the (empty) database at ``database_url``."""
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(GUIDE_MIGRATION_SQL)  # type: ignore[arg-type]
+        conn.execute(GUIDE_MIGRATION_SQL)

@@ -187,7 +187,7 @@ def create_app(
         return send(updated, principal, request)
 
     user_responses = problem_responses(404, 422)
-    write_responses = problem_responses(403, 404, 409, 412, 422, 428)
+    write_responses = problem_responses(400, 403, 404, 409, 412, 422, 428)
 
     @app.get("/", name="api_root", response_model=ApiRoot)
     def api_root(request: Request, principal: Caller) -> ApiRoot:

@@ -1,0 +1,202 @@
+"""The exercise catalogue is sound: schema, ids, paths, stub/solution pairs, stubs that raise."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import inspect
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from course.harness import catalogue as cat
+from course.harness.loader import CATALOGUE, Exercise, catalogue, load_exercise
+from course.harness.stubs import compare_stub_and_solution, functions, is_stub_body
+from reference.config import REPO_ROOT
+
+EXERCISES = list(catalogue().values())
+
+
+def call(function: Any, arguments: list[None]) -> None:
+    """Call a function (awaiting it if it is a coroutine function)."""
+    result = function(*arguments)
+    if inspect.isawaitable(result):
+        asyncio.run(result)  # type: ignore[arg-type]
+
+
+def test_catalogue_matches_schema() -> None:
+    """exercises.toml validates against course/harness/exercises.schema.json."""
+    assert cat.schema_errors(cat.load_raw()) == []
+
+
+def test_catalogue_rules_hold() -> None:
+    """Ids are unique and match their chapter, every path exists, stubs mirror solutions."""
+    assert cat.rule_errors(cat.load_raw()) == []
+
+
+def test_catalogue_is_not_empty_and_ids_are_unique() -> None:
+    raw = cat.load_raw()
+    ids = [e["id"] for e in raw["exercise"]]
+    assert ids
+    assert len(ids) == len(set(ids)) == len(catalogue())
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=[e.id for e in EXERCISES])
+def test_stub_functions_raise_not_implemented(
+    exercise: Exercise, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Importing the stub works, and calling each marked top-level function raises NotImplementedError."""
+    monkeypatch.setenv("COURSE_EXERCISES_ROOT", str(REPO_ROOT / "exercises"))
+    path = REPO_ROOT / exercise.stub
+    module = load_exercise(exercise.id)
+    marked = [
+        name
+        for name, node in functions(ast.parse(path.read_text())).items()
+        if is_stub_body(node) and "." not in name
+    ]
+    assert marked, f"{exercise.stub} has no marked top-level function"
+    for name in marked:
+        function = getattr(module, name)
+        arguments = [
+            None
+            for p in inspect.signature(function).parameters.values()
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        with pytest.raises(NotImplementedError):
+            call(function, arguments)
+
+
+def test_validate_reports_every_kind_of_problem(tmp_path: Path) -> None:
+    """A broken catalogue yields one readable problem per defect."""
+    (tmp_path / "exercises" / "00_setup").mkdir(parents=True)
+    shutil.copytree(REPO_ROOT / "solutions" / "00_setup", tmp_path / "solutions" / "00_setup")
+    (tmp_path / "exercises" / "00_setup" / "x.py").write_text("def f():\n    return 1\n")
+    bad = tmp_path / "exercises.toml"
+    bad.write_text(
+        """format_version = 1
+[[exercise]]
+id = "00.1"
+chapter = "01_api_design"
+title = "Twice"
+stub = "exercises/00_setup/x.py"
+solution = "solutions/00_setup/health_check.py"
+test = "grading/00_setup/test_00_2_x.py"
+decoys = ["grading/00_setup/decoys/other__wrong.py"]
+servers = ["postgres"]
+difficulty = 2
+hints = ["a hint"]
+
+[[exercise]]
+id = "00.1"
+chapter = "00_setup"
+title = "Second"
+stub = "exercises/00_setup/x.py"
+solution = "solutions/00_setup/x.py"
+test = "grading/00_setup/test_00_1_x.py"
+servers = ["mysql"]
+difficulty = 7
+hints = []
+"""
+    )
+    problems = "\n".join(cat.validate(bad, tmp_path))
+    for expected in (
+        "duplicate id",
+        "id prefix does not match chapter",
+        "is not in exercises/01_api_design/",
+        "solution must mirror the stub's path",
+        "test must start with grading/01_api_design/test_00_1_",
+        "grading/00_setup/test_00_2_x.py does not exist",
+        "must be named x__<what>.py",
+        "stub has no marked body",
+        "'mysql' is not one of",
+        "7 is greater than the maximum of 3",
+        "[] should be non-empty",
+    ):
+        assert expected in problems
+    not_toml = tmp_path / "broken.toml"
+    not_toml.write_text("format_version = \n")
+    assert "not valid TOML" in cat.validate(not_toml, tmp_path)[0]
+
+
+def test_select_by_id_chapter_and_number() -> None:
+    first = EXERCISES[0]
+    assert cat.select([first.id]) == [first]
+    assert first in cat.select([first.chapter])
+    assert first in cat.select([first.chapter.split("_")[0]])
+    assert cat.select([], everything=True) == EXERCISES
+    assert cat.select([first.id, first.chapter]).count(first) == 1
+    with pytest.raises(cat.SelectionError, match="no exercise or chapter 'nope'"):
+        cat.select(["nope"])
+
+
+def test_load_exercise_reports_a_missing_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("COURSE_EXERCISES_ROOT", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_exercise(EXERCISES[0].id)
+
+
+def test_catalogue_path_is_the_repository_file() -> None:
+    assert REPO_ROOT / "exercises" / "exercises.toml" == CATALOGUE
+
+
+STUB = '''"""Module."""
+
+import json
+
+LIMIT = 3
+
+
+def add(a: int, b: int) -> int:
+    """Add."""
+    # TODO: add the numbers
+    raise NotImplementedError
+
+
+class Box:
+    def size(self) -> int:
+        # TODO: count
+        raise NotImplementedError("write me")
+'''
+
+
+def test_stub_rule_accepts_a_pair_that_differs_only_in_marked_bodies() -> None:
+    """Solutions may fill marked bodies and add imports; comments and formatting never matter."""
+    solution = STUB.replace(
+        "    # TODO: add the numbers\n    raise NotImplementedError", "    return a + b  # done"
+    ).replace(
+        '        # TODO: count\n        raise NotImplementedError("write me")', "        return 1"
+    )
+    solution = solution.replace("import json\n", "import json\nimport math\n")
+    assert compare_stub_and_solution(STUB, solution) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("LIMIT = 3", "LIMIT = 4"), "differ outside the marked bodies"),
+        (("def add(a: int, b: int)", "def add(a: int, b: float)"), "signature"),
+        (('    """Add."""', '    """Sum."""'), "signature, decorators or docstring"),
+        (("class Box:", "class Crate:"), "solution has no Box.size"),
+        (("import json\n", ""), "differ outside the marked bodies"),
+    ],
+)
+def test_stub_rule_rejects_changes_outside_marked_bodies(
+    change: tuple[str, str], expected: str
+) -> None:
+    solution = STUB.replace(
+        "    # TODO: add the numbers\n    raise NotImplementedError", "    return a + b"
+    )
+    assert expected in "\n".join(compare_stub_and_solution(STUB, solution.replace(*change)))
+
+
+def test_stub_rule_needs_todo_comments_and_real_solutions() -> None:
+    no_todo = STUB.replace("    # TODO: add the numbers\n", "")
+    problems = compare_stub_and_solution(no_todo, STUB)
+    assert any("add has no `# TODO:` comment" in p for p in problems)
+    assert any("solution's add still raises NotImplementedError" in p for p in problems)
+    assert "stub does not parse" in compare_stub_and_solution("def (", STUB)[0]
+    assert "solution does not parse" in compare_stub_and_solution(STUB, "def (")[0]

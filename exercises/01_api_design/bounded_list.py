@@ -1,0 +1,45 @@
+"""Exercise 01.2 — a bounded users list with a total you can trust.
+
+``list_users(engine, query)`` receives the raw query string as the guide's Express handler did
+(``{"page": "2", "limit": "20", "sort": "-email"}`` — every value a string) and returns::
+
+    {"data": [<public user>, …], "meta": {"page": 2, "limit": 20, "total": 57}}
+
+Rules: ``page`` is an integer ≥ 1 (default 1); ``limit`` an integer from 1 to 100 (default 20);
+``sort`` one of ``created_at, -created_at, email, -email, name, -name`` (default ``created_at``;
+``-`` means descending). Anything else raises :class:`InvalidQuery`. ``meta.total`` counts every
+user, on every page. Walking the pages in order must visit every user exactly once — even when
+many users share a ``created_at``. A public user is ``UserOut`` (no password hash, ever).
+Taught in ``notebooks/01_api_design_rest.ipynb``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Engine, func, select  # noqa: F401, RUF100 - for your solution
+from sqlalchemy.orm import Session  # noqa: F401, RUF100 - for your solution
+
+from reference.api_design.schemas import user_out  # noqa: F401, RUF100 - for your solution
+from reference.databases.models import User
+
+SORTABLE = {"created_at": User.created_at, "email": User.email, "name": User.name}
+
+
+class InvalidQuery(ValueError):
+    """A query parameter is missing its bounds, not an integer, or not allowed."""
+
+
+def parse_int(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """``query[name]`` as an integer in ``[low, high]`` (``default`` when absent)."""
+    # TODO: return the default when the parameter is absent; raise InvalidQuery when it is not a
+    # whole number or lies outside [low, high].
+    raise NotImplementedError
+
+
+def list_users(engine: Engine, query: Mapping[str, str]) -> dict[str, Any]:
+    """One page of public users and the true total (see the module docstring)."""
+    # TODO: validate page, limit and sort by the rules above, then read the page and the total
+    # from one consistent snapshot, in an order that never repeats or skips a user across pages.
+    raise NotImplementedError

@@ -138,7 +138,11 @@ def result_notes(result: RunResult, limit: float) -> list[str]:
         t.exc_type == "FileNotFoundError" and "does not exist" in t.message for t in result.tests
     ):
         notes.append("the exercise file is missing from your hand-in")
-    if any("NOPERM" in t.message and "flush" in t.message.lower() for t in result.tests):
+    if any(
+        "flush" in t.message.lower()
+        and (t.exc_type == "NoPermissionError" or "NOPERM" in t.message)
+        for t in result.tests
+    ):
         notes.append(
             "your code tried to flush Redis (FLUSHALL/FLUSHDB): refused during grading, because on a "
             "shared server it deletes everyone's keys — delete only your own keys"
@@ -178,6 +182,7 @@ class RedisGuard:
             "&*",
             "+@all",
             *(f"-{c}" for c in DENIED_REDIS_COMMANDS),
+            "+acl|whoami",
         ]
         try:
             self.admin.execute_command("ACL", "SETUSER", user, "reset", *rules)

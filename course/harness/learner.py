@@ -256,6 +256,7 @@ def watch(
         for _changes in watch_paths(exercises_root(), watch_filter=PythonFilter(), stop_event=stop):
             events.put("change")
 
+    closed = False
     threading.Thread(target=read_stdin, daemon=True).start()
     if not poll:
         threading.Thread(target=watch_files, daemon=True).start()
@@ -276,13 +277,19 @@ def watch(
             )
             console.print(f"\nWatching {exercise.stub}: {how}, q + Enter to quit.", style="dim")
             while True:
+                if poll and closed and events.empty():
+                    return 1  # no more input and no file events: nothing can trigger a check
                 event = events.get()
-                if event == "quit" or (event == "eof" and poll):
+                if event == "quit":
                     return 1
-                if event != "eof":
-                    break
+                if event == "eof":
+                    closed = True
+                    continue
+                break
             while not events.empty():  # coalesce a burst of saves into one check
-                if events.get_nowait() == "quit":
+                event = events.get_nowait()
+                if event == "quit":
                     return 1
+                closed |= event == "eof"
     finally:
         stop.set()

@@ -1,0 +1,176 @@
+"""``course grade``: every student graded in isolation, bad hand-ins explained, others unaffected."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import time
+import xml.etree.ElementTree as ET  # parses only the JUnit files the harness wrote
+from pathlib import Path
+
+import pytest
+import redis
+from typer.testing import CliRunner
+
+from course.cli import app
+from course.harness import grading
+from reference.config import REPO_ROOT, get_settings
+
+SUBMISSIONS = REPO_ROOT / "tests" / "fixtures" / "submissions"
+TESTS_IN_00_1 = 13
+
+
+def junit(out: Path, student: str) -> ET.ElementTree:
+    """Parse a JUnit file the harness itself wrote (trusted input)."""
+    return ET.parse(out / "junit" / f"{student}.xml")  # noqa: S314
+
+
+def read_grades(out: Path) -> dict[str, dict[str, str]]:
+    with (out / "grades.csv").open() as handle:
+        return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+def test_grade_three_students(cli: CliRunner, tmp_path: Path) -> None:
+    """alice is right, bob's file does not compile, carol loops forever: each gets the right points
+    and a feedback file saying what happened, and the whole run respects the time limit."""
+    out = tmp_path / "grades"
+    started = time.monotonic()
+    result = cli.invoke(
+        app, ["grade", str(SUBMISSIONS), "--out", str(out), "--timeout", "45", "-e", "00.1"]
+    )
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 0, result.output
+    # Two workers: alice and carol run side by side; bob never runs. Well under 2 × the limit.
+    assert elapsed < 2 * 45
+
+    grades = read_grades(out)
+    assert grades["(max)"]["00.1"] == str(TESTS_IN_00_1)
+    assert grades["alice"]["00.1"] == grades["alice"]["total"] == str(TESTS_IN_00_1)
+    assert grades["bob"]["total"] == "0"
+    assert grades["carol"]["total"] == "0"
+
+    feedback = {p.stem: p.read_text() for p in (out / "feedback").glob("*.md")}
+    assert sorted(feedback) == ["alice", "bob", "carol"]
+    assert f"**{TESTS_IN_00_1}/{TESTS_IN_00_1}**" in feedback["alice"]
+    assert "must raise ValueError" in feedback["alice"]  # each test's docstring is listed
+    assert "❌" not in feedback["alice"]
+    assert "your file does not compile: SyntaxError at line 36" in feedback["bob"]
+    assert "stopped after 45 s (the time limit)" in feedback["carol"]
+    assert "timeout" in feedback["carol"]
+
+    suites = junit(out, "carol").getroot()
+    cases = suites.findall("testsuite/testcase")
+    assert len(cases) == TESTS_IN_00_1
+    assert all(case.find("error") is not None for case in cases)
+    bob_cases = junit(out, "bob").getroot().findall("testsuite/testcase")
+    assert len(bob_cases) == TESTS_IN_00_1
+    alice = junit(out, "alice").getroot()
+    assert alice.find("testsuite").get("failures") == "0"
+    assert "alice" in result.output
+    assert f"{TESTS_IN_00_1}/{TESTS_IN_00_1}" in result.output
+
+
+def write_student(root: Path, name: str, prelude: str) -> None:
+    """A student whose answer is the solution, preceded by ``prelude`` at import time."""
+    folder = root / name / "exercises" / "00_setup"  # a clone of the course, not just exercises/
+    folder.mkdir(parents=True)
+    solution = (REPO_ROOT / "solutions" / "00_setup" / "health_check.py").read_text()
+    head, _, tail = solution.partition("SERVERS = ")
+    (folder / "health_check.py").write_text(head + prelude + "\n\nSERVERS = " + tail)
+
+
+def test_grade_contains_flushall_missing_imports_and_crashes(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    """A FLUSHALL is refused (the shared Redis keeps its keys), a missing import and a crashing
+    process each get a clear line, and none of them costs the correct student a point."""
+    submissions = tmp_path / "submissions"
+    shutil.copytree(SUBMISSIONS / "alice", submissions / "alice")
+    write_student(submissions, "erin", "import course_helpers_that_do_not_exist  # noqa")
+    write_student(
+        submissions,
+        "frank",
+        "import os\nimport redis as _r\n_c = _r.Redis.from_url(os.environ['REDIS_URL'])\n"
+        "if _c.acl_whoami() != 'default':  # flush only through the grader's guard\n"
+        "    _c.flushall()",
+    )
+    write_student(submissions, "gina", "import os\nos._exit(3)")
+    (submissions / ".hidden").mkdir()
+
+    witness = redis.Redis.from_url(get_settings().redis_url)
+    key = f"test_grade_witness:{time.time_ns()}"
+    witness.set(key, "still here", ex=600)
+    out = tmp_path / "out"
+    result = cli.invoke(
+        app, ["grade", str(submissions), "--out", str(out), "--timeout", "60", "-e", "00.1"]
+    )
+    try:
+        assert witness.get(key) == b"still here"
+    finally:
+        witness.delete(key)
+    assert result.exit_code == 0, result.output
+    assert "flushed during grading" not in result.output
+
+    grades = read_grades(out)
+    assert sorted(grades) == ["(max)", "alice", "erin", "frank", "gina"]
+    assert grades["alice"]["total"] == str(TESTS_IN_00_1)
+    for student in ("erin", "frank", "gina"):
+        assert grades[student]["total"] == "0"
+    feedback = {p.stem: p.read_text() for p in (out / "feedback").glob("*.md")}
+    assert "could not be imported: ModuleNotFoundError" in feedback["erin"]
+    assert "your code tried to flush Redis" in feedback["frank"]
+    assert "warning: your code flushes the whole Redis server" in feedback["frank"]
+    assert "the test process ended (exit code 3)" in feedback["gina"]
+
+
+def test_grade_refuses_to_run_while_a_server_is_down(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, closed_port: int
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://course:course@127.0.0.1:{closed_port}/course")
+    result = cli.invoke(app, ["grade", str(SUBMISSIONS), "--out", str(tmp_path), "-e", "00.1"])
+    assert result.exit_code == 1
+    assert "uv run course services up postgres" in result.output
+    assert "not grading" in result.output
+
+
+def test_grade_needs_a_folder(cli: CliRunner, tmp_path: Path) -> None:
+    result = cli.invoke(app, ["grade", str(tmp_path / "missing")])
+    assert result.exit_code == 2
+    assert "is not a folder" in result.output
+
+
+def test_static_notes_point_out_destructive_statements() -> None:
+    notes = grading.static_notes('cur.execute("DROP TABLE users")\nclient.drop_database("x")')
+    assert any("drops tables" in n for n in notes)
+    assert any("drops a MongoDB database" in n for n in notes)
+    assert grading.static_notes("print('hello')") == []
+
+
+def test_redis_guard_user_cannot_flush() -> None:
+    """The throwaway ACL user may read and write keys but FLUSHALL/FLUSHDB are refused."""
+    with grading.RedisGuard() as guard:
+        url = guard.url_for("Some Student!")
+        assert url is not None
+        student = redis.Redis.from_url(url)
+        key = f"guard_test:{time.time_ns()}"
+        assert student.set(key, "1", ex=60)
+        for command in ("FLUSHALL", "FLUSHDB"):
+            with pytest.raises(redis.exceptions.NoPermissionError):
+                student.execute_command(command)
+        student.delete(key)
+        student.close()
+        assert not guard.flushed()
+        users = list(guard.users)
+    admin = redis.Redis.from_url(get_settings().redis_url, decode_responses=True)
+    assert not set(users) & set(admin.acl_users())
+    admin.close()
+
+
+def test_redis_guard_degrades_without_redis(
+    monkeypatch: pytest.MonkeyPatch, closed_port: int
+) -> None:
+    monkeypatch.setenv("REDIS_URL", f"redis://:course@127.0.0.1:{closed_port}/0")
+    with grading.RedisGuard() as guard:
+        assert not guard.available
+        assert guard.url_for("x") is None
+        assert not guard.flushed()

@@ -1,0 +1,48 @@
+"""Exercise 01.4 — a permission-aware link builder for a user document (REST level 3).
+
+``build_links(resource, principal, request)`` returns the links of one user document, as
+``{rel: Link(href=…, method=…)}``, with EXACTLY these relations — each only when the caller may follow
+it (ask :func:`reference.api_design.policy.may`):
+
+=======  ======  ====================  ================
+rel      method  route name            policy action
+=======  ======  ====================  ================
+self     GET     ``get_user``          ``read``
+update   PUT     ``replace_user``      ``update``
+patch    PATCH   ``patch_user``        ``update``
+delete   DELETE  ``delete_user``       ``delete``
+orders   GET     ``list_user_orders``  ``read``
+=======  ======  ====================  ================
+
+Every route takes the path parameter ``user_id``. An ``href`` is a path the client can request as
+is — including the prefix when the API is served under ``/api/v1`` (a ``root_path`` or a mount).
+The grader plugs your function into the reference app (``create_app(…, link_builder=build_links)``)
+and follows every link you advertise. Taught in ``notebooks/01_api_design_rest.ipynb``.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from reference.api_design.auth import Principal
+from reference.api_design.policy import may  # noqa: F401, RUF100 - for your solution
+from reference.api_design.schemas import Link, UserOut
+
+
+def build_links(resource: UserOut, principal: Principal, request: Request) -> dict[str, Link]:
+    """The links ``principal`` may follow from ``resource``, with router-built hrefs."""
+    links: dict[str, Link] = {}
+
+    def add(rel: str, route: str, method: str) -> None:
+        path = request.url_for(route, user_id=resource.id).path  # carries root_path / mount
+        links[rel] = Link(href=path, method=method)  # type: ignore[arg-type]
+
+    if may(principal, "read", resource.id):
+        add("self", "get_user", "GET")
+        add("orders", "list_user_orders", "GET")
+    if may(principal, "update", resource.id):
+        add("update", "replace_user", "PUT")
+        add("patch", "patch_user", "PATCH")
+    if may(principal, "delete", resource.id):
+        add("delete", "delete_user", "DELETE")
+    return links

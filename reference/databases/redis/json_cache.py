@@ -30,6 +30,9 @@ class Missing(Enum):
     def __repr__(self) -> str:
         return "MISSING"
 
+    def __str__(self) -> str:
+        return "MISSING"
+
     def __bool__(self) -> Literal[False]:
         return False
 

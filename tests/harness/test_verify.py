@@ -1,0 +1,77 @@
+"""``course verify``: stub fails for the right reason, solution passes, decoys are caught."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from course.cli import app
+from course.harness.loader import catalogue
+from course.harness.runner import RunResult, TestOutcome
+from course.harness.verify import Verdict
+
+HEALTH = catalogue()["00.1"]
+
+
+def test_verify_00_1(cli: CliRunner) -> None:
+    """Every grading test of 00.1 fails on the stub by NotImplementedError, passes on the solution,
+    and each of the three decoys fails at least one test."""
+    result = cli.invoke(app, ["verify", "00.1"])
+    assert result.exit_code == 0, result.output
+    line = re.search(
+        r"00\.1\s+stub fails (\d+)/(\d+) · solution passes (\d+)/(\d+) · decoys fail (\d+)/(\d+)",
+        result.output,
+    )
+    assert line is not None, result.output
+    failing, total, passing, total_solution, caught, decoys = map(int, line.groups())
+    assert failing == total == passing == total_solution > 0
+    assert caught == decoys == len(HEALTH.decoys) == 3
+
+
+def outcome(name: str, result: str, exc: str | None = None, message: str = "") -> TestOutcome:
+    mro = (exc, "Exception", "BaseException", "object") if exc else ()
+    return TestOutcome(f"t::{name}", name, "doc", result, exc, mro, message)
+
+
+def run(
+    *tests: TestOutcome, timed_out: bool = False, collect_error: str | None = None
+) -> RunResult:
+    return RunResult(
+        HEALTH, Path("."), list(tests), timed_out=timed_out, collect_error=collect_error
+    )
+
+
+def test_verdict_reports_every_gap() -> None:
+    """Wrong failure reasons, passing stubs, failing solutions, uncaught decoys and timeouts are gaps."""
+    stub = run(
+        outcome("a", "failed", "NotImplementedError"),
+        outcome("b", "passed"),
+        outcome("c", "error", "ConnectionError", "server down"),
+        outcome("d", "skipped"),
+    )
+    solution = run(outcome("a", "passed"), outcome("b", "failed", "AssertionError", "nope"))
+    verdict = Verdict(HEALTH, stub=stub, solution=solution)
+    verdict.decoys["grading/00_setup/decoys/x__y.py"] = run(outcome("a", "passed"))
+    verdict.decoys["grading/00_setup/decoys/x__z.py"] = run(timed_out=True)
+    gaps = "\n".join(verdict.gaps())
+    assert "stub passes b" in gaps
+    assert "stub fails c for the wrong reason: ConnectionError (server down)" in gaps
+    assert "solution fails b: AssertionError nope" in gaps
+    assert "stub ran 3 tests but the solution 2" in gaps
+    assert "decoy x__y.py passes every test" in gaps
+    assert verdict.line() == "00.1  stub fails 1/3 · solution passes 1/2 · decoys fail 1/2"
+
+
+def test_verdict_reports_timeouts_and_collection_errors() -> None:
+    verdict = Verdict(HEALTH, stub=run(timed_out=True), solution=run(collect_error="boom"))
+    gaps = "\n".join(verdict.gaps())
+    assert "stub: timed out" in gaps
+    assert "solution: tests not collected: boom" in gaps
+
+
+def test_verify_rejects_an_unknown_id(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["verify", "42.42"])
+    assert result.exit_code == 2
+    assert "no exercise or chapter '42.42'" in result.output

@@ -12,8 +12,9 @@ from rich.markup import escape
 
 from course.harness import catalogue as catalogue_module
 from course.harness import learner
-from course.harness.loader import Exercise, catalogue
-from course.harness.runner import DEFAULT_TIMEOUT
+from course.harness.loader import Exercise, catalogue, exercises_root
+from course.harness.progress import Progress
+from course.harness.runner import DEFAULT_TIMEOUT, RunResult
 
 notebooks_app = typer.Typer(help="Run and check the course notebooks.", no_args_is_help=True)
 
@@ -30,7 +31,7 @@ def _fail(console: Console, message: str, code: int = 2) -> typer.Exit:
 def _one(console: Console, exercise_id: str | None) -> Exercise:
     """The named exercise, or the first unfinished one."""
     if exercise_id is None:
-        found = learner.current_exercise(learner.Progress.load())
+        found = learner.current_exercise(Progress.load())
         if found is None:
             raise _fail(console, "every exercise passes already; name one to work on it again", 0)
         return found
@@ -98,7 +99,7 @@ def reset(
     """Throw away your work on an exercise: restore the stub as committed in git."""
     console = _console()
     exercise = _one(console, exercise_id)
-    target = learner.exercises_root() / exercise.relative_path
+    target = exercises_root() / exercise.relative_path
     if not yes and not typer.confirm(
         f"Overwrite {target} with the original stub? Your changes are lost."
     ):
@@ -139,14 +140,17 @@ def grade(
     console = _console()
     if not submissions.is_dir():
         raise _fail(console, f"{submissions} is not a folder")
-    exercises = catalogue_module.select(exercise_ids or [])
+    try:
+        exercises = catalogue_module.select(exercise_ids or [])
+    except catalogue_module.SelectionError as error:
+        raise _fail(console, str(error)) from None
     down = learner.unreachable_servers(s for ex in exercises for s in ex.servers)
     if down:
         for problem in down.values():
             learner.print_unreachable(console, problem)
         raise _fail(console, "not grading: results would be wrong while a server is down", 1)
 
-    def progress_line(student: str, result: learner.RunResult) -> None:
+    def progress_line(student: str, result: RunResult) -> None:
         state = "timeout" if result.timed_out else f"{result.passed}/{result.total}"
         console.print(f"  {student:<24} {result.exercise.id:<6} {state}")
 
@@ -179,8 +183,8 @@ def verify(
 
     console = _console()
     problems = catalogue_module.validate()
-    for problem in problems:
-        console.print(f"[red]catalogue: {escape(problem)}[/]")
+    for text in problems:
+        console.print(f"[red]catalogue: {escape(text)}[/]")
     try:
         exercises = catalogue_module.select(exercise_ids or [])
     except catalogue_module.SelectionError as error:

@@ -185,7 +185,7 @@ class RedisGuard:
             "+acl|whoami",
         ]
         try:
-            self.admin.execute_command("ACL", "SETUSER", user, "reset", *rules)
+            self.admin.execute_command("ACL", "SETUSER", user, "reset", *rules)  # type: ignore[no-untyped-call]
         except redis.RedisError:
             return None
         self.users.append(user)
@@ -203,7 +203,7 @@ class RedisGuard:
     def __exit__(self, *_: object) -> None:
         try:
             if self.users:
-                self.admin.execute_command("ACL", "DELUSER", *self.users)
+                self.admin.execute_command("ACL", "DELUSER", *self.users)  # type: ignore[no-untyped-call]
             self.admin.delete(self.canary)
         except redis.RedisError:  # pragma: no cover - best effort clean-up
             pass

@@ -75,7 +75,7 @@ def execute(path: Path, *, timeout: int = CELL_TIMEOUT) -> None:
     """Execute ``path`` top to bottom in a fresh kernel of this environment and save it normalised."""
     from nbclient import NotebookClient
 
-    nb = nbformat.read(path, as_version=4)
+    nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
     with tempfile.TemporaryDirectory(prefix="course-kernel-") as spec_dir:
         client = NotebookClient(
             nb,
@@ -87,7 +87,7 @@ def execute(path: Path, *, timeout: int = CELL_TIMEOUT) -> None:
         client.execute()
     normalise(nb)
     nbformat.validate(nb)
-    nbformat.write(nb, path)
+    nbformat.write(nb, path)  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def check(path: Path) -> list[Problem]:
         problems.append(Problem(path, cell, text))
 
     try:
-        nb = nbformat.read(path, as_version=4)
+        nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
         nbformat.validate(nb)
     except Exception as error:  # noqa: BLE001 - any failure to read is one problem
         return [Problem(path, None, f"not a valid notebook: {type(error).__name__}: {error}")]

@@ -133,10 +133,13 @@ def test_grade_refuses_to_run_while_a_server_is_down(
     assert "not grading" in result.output
 
 
-def test_grade_needs_a_folder(cli: CliRunner, tmp_path: Path) -> None:
+def test_grade_needs_a_folder_and_known_exercises(cli: CliRunner, tmp_path: Path) -> None:
     result = cli.invoke(app, ["grade", str(tmp_path / "missing")])
     assert result.exit_code == 2
     assert "is not a folder" in result.output
+    unknown = cli.invoke(app, ["grade", str(tmp_path), "-e", "77.7"])
+    assert unknown.exit_code == 2
+    assert "no exercise or chapter '77.7'" in unknown.output
 
 
 def test_static_notes_point_out_destructive_statements() -> None:

@@ -2,7 +2,7 @@
 
 Run: ``uv run python -m bench.graphql_loaders`` (PostgreSQL must be up). Both variants execute the
 SAME reference schema and SQL on the same seeded database (61 users × 7 orders) through one async
-engine; the only difference is the loaders' ``max_batch_size``: unbounded batching (the reference)
+engine; the only difference is the loaders' ``max_batch_size``: batches of up to 100 (the reference)
 vs ``max_batch_size=1``, which turns every ``load`` into its own query — the N+1 a resolver without
 a loader runs. Requests run at a fixed concurrency in interleaved rounds, so a busy machine slows
 both alike; the table reports statements per request and p50/p99 latency, with ratios to the N+1

@@ -152,13 +152,15 @@ class Subscription:
 
 
 class CourseSchema(strawberry.Schema):
-    """Logs only the errors that are the server's fault; a client's FORBIDDEN is not an incident."""
+    """Logs only the server's faults; a client's FORBIDDEN or too-deep query is not an incident."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         for error in errors:
-            if not isinstance(error.original_error, PublicError):
+            original = error.original_error
+            # Parse/validation errors (no original_error) and PublicErrors are the client's doing.
+            if original is not None and not isinstance(original, PublicError):
                 StrawberryLogger.error(error, execution_context)
 
 

@@ -55,7 +55,7 @@ class GuideUserServicer(user_pb2_grpc.UserServiceServicer):
             return user_pb2.User(
                 id=str(user.id), email=user.email, name=user.name, created_at=user.created_at
             )
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - faithful to the guide's catch-all
             # callback({ code: grpc.status.INTERNAL, message: error.message })
             context.set_code(grpc.StatusCode.INTERNAL)
             context.set_details(str(error))

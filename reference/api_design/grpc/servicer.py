@@ -87,7 +87,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
     def _boundary(self, context: Any) -> Iterator[None]:
         try:
             yield
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the error boundary: every failure gets a status
             code, details = self.status_mapper(exc)
             context.abort(code, details)
 

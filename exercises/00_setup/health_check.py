@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 SERVERS = ("postgres", "mongo", "redis", "kafka", "rabbitmq")
 
 

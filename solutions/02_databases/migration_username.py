@@ -1,0 +1,49 @@
+"""Exercise 02.2: migration 0003 — give users a username.
+
+Product wants public profile URLs (``/u/<username>``). Write the Alembic migration that adds it to the
+course schema, which is at revision 0002 (``reference/databases/migrations``). The rules:
+
+- ``users.username``: up to 40 characters, and **nullable** — the users who already exist have none
+  yet, and the migration must succeed on a table full of them;
+- when set, 3–40 characters of letters, digits and ``_`` only (a CHECK constraint named
+  ``ck_users_username_format``);
+- unique **case-insensitively**: ``Bob`` and ``bob`` are the same profile URL;
+- fast lookup by ``lower(username)``, and no index that another one makes redundant;
+- ``downgrade()`` undoes all of it, so upgrade → downgrade → upgrade works.
+
+The guide's migration shows the traps: ``UNIQUE`` on the raw column is case-sensitive, and an extra
+plain index on a column that is already unique is pure write cost.
+
+Use ``op`` as in any Alembic migration (``op.add_column``, ``op.create_index``,
+``op.create_check_constraint``, ``op.execute`` …); the grader runs ``upgrade()`` and ``downgrade()``
+on a real database and inspects the catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401, RUF100 - for your solution
+from alembic import op  # noqa: F401, RUF100 - for your solution
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Add users.username with its format check and case-insensitive uniqueness."""
+    op.add_column("users", sa.Column("username", sa.String(40), nullable=True))
+    op.create_check_constraint(
+        "ck_users_username_format", "users", "username ~ '^[A-Za-z0-9_]{3,40}$'"
+    )
+    # One index: unique on lower(username) — enforces the rule and serves the lookup.
+    op.create_index("uq_users_username_lower", "users", [sa.text("lower(username)")], unique=True)
+
+
+def downgrade() -> None:
+    """Remove everything upgrade() added."""
+    op.drop_index("uq_users_username_lower", table_name="users")
+    op.drop_constraint("ck_users_username_format", "users", type_="check")
+    op.drop_column("users", "username")

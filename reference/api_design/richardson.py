@@ -80,7 +80,7 @@ def create_level1_app(database_url: str) -> FastAPI:
     @app.post("/users")
     def users(call: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
         if call.get("action") == "list":
-            records, total = repository.page(page=1, limit=10, sort="created_at")
+            records, _total = repository.page(page=1, limit=10, sort="created_at")
             return {"result": [user_out(r.user).model_dump(mode="json") for r in records]}
         return {"error": "unknown action"}
 

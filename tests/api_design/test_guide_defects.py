@@ -327,4 +327,3 @@ def test_port_has_no_405_412_or_429(port: TestClient, ref: TestClient) -> None:
     etagless = port.get("/users")
     assert "etag" not in port.get(f"/users/{etagless.json()['data'][0]['id']}").headers
     assert ref.delete("/users").headers["allow"] == "GET, POST"
-

@@ -89,10 +89,21 @@ def validate(path: Path = CATALOGUE, root: Path = REPO_ROOT) -> list[str]:
     return schema_errors(data) + rule_errors(data, root)
 
 
-def chapters(exercises: dict[str, Exercise] | None = None) -> dict[str, list[Exercise]]:
-    """Exercises grouped by chapter slug, chapters and exercises in catalogue order."""
+def course_order(exercise: Exercise) -> tuple[int, int]:
+    """Sort key: chapter number, then exercise number (``01.10`` after ``01.9``)."""
+    chapter, number = exercise.id.split(".")
+    return int(chapter), int(number)
+
+
+def ordered() -> list[Exercise]:
+    """Every exercise in course order, whatever order the blocks were appended in."""
+    return sorted(catalogue().values(), key=course_order)
+
+
+def chapters(exercises: list[Exercise] | None = None) -> dict[str, list[Exercise]]:
+    """Exercises grouped by chapter slug, chapters and exercises in course order."""
     grouped: dict[str, list[Exercise]] = {}
-    for exercise in (exercises if exercises is not None else catalogue()).values():
+    for exercise in sorted(exercises if exercises is not None else ordered(), key=course_order):
         grouped.setdefault(exercise.chapter, []).append(exercise)
     return grouped
 
@@ -101,8 +112,8 @@ def select(targets: list[str], *, everything: bool = False) -> list[Exercise]:
     """Resolve ids (``00.1``), chapter slugs (``00_setup``) or chapter numbers (``00``)."""
     known = catalogue()
     if everything or not targets:
-        return list(known.values())
-    by_chapter = chapters(known)
+        return ordered()
+    by_chapter = chapters()
     chosen: list[Exercise] = []
     for target in targets:
         if target in known:

@@ -32,7 +32,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from course.harness.loader import Exercise, catalogue
+from course.harness.catalogue import ordered
+from course.harness.loader import Exercise
 from course.harness.runner import RunResult, TestOutcome, run_grading
 from reference.config import get_settings
 
@@ -220,7 +221,7 @@ def grade(
     on_result: Callable[[str, RunResult], None] | None = None,
 ) -> GradeReport:
     """Grade every student in ``submissions``; write grades.csv, junit/ and feedback/ under ``out``."""
-    chosen = exercises if exercises is not None else list(catalogue().values())
+    chosen = exercises if exercises is not None else ordered()
     students = [StudentGrade(name, root) for name, root in find_students(submissions)]
     report = GradeReport(students, chosen, {}, out)
     needs_redis = any("redis" in ex.servers for ex in chosen)

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from course.harness.catalogue import chapters
+from course.harness.catalogue import chapters, ordered
 from course.harness.loader import Exercise, catalogue, exercises_root
 from course.harness.progress import Progress
 from course.harness.runner import DEFAULT_TIMEOUT, RunResult, TestOutcome, run_grading
@@ -150,7 +150,7 @@ def check(console: Console, exercises: list[Exercise], *, timeout: float = DEFAU
 
 def current_exercise(progress: Progress) -> Exercise | None:
     """The first exercise, in catalogue order, that has not passed yet."""
-    return next((ex for ex in catalogue().values() if not progress.is_done(ex.id)), None)
+    return next((ex for ex in ordered() if not progress.is_done(ex.id)), None)
 
 
 def show_progress(console: Console) -> None:
@@ -158,7 +158,7 @@ def show_progress(console: Console) -> None:
     render_progress(console, progress)
     console.print()
     table = Table("id", "chapter", "title", "status", "tests", "hints", box=None)
-    for exercise in catalogue().values():
+    for exercise in ordered():
         status = progress.status(exercise.id)
         style = {"passed": "green", "failed": "red"}.get(status, "dim")
         entry = progress.exercises.get(exercise.id, {})

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from course.cli import app
 from course.harness import learner
+from course.harness.catalogue import ordered
 from course.harness.loader import Exercise, catalogue
 from course.harness.progress import Progress
 from reference.config import REPO_ROOT
@@ -86,7 +87,7 @@ def test_hint_reveals_one_more_hint_each_time(cli: CliRunner, progress_file: Pat
 
 
 def test_hint_without_id_uses_the_current_exercise(cli: CliRunner) -> None:
-    first = next(iter(catalogue().values()))
+    first = ordered()[0]
     assert f"for {first.id}" in cli.invoke(app, ["hint"]).output
 
 
@@ -198,7 +199,7 @@ def test_watch_without_id_moves_on_to_the_next_unfinished_exercise(
     monkeypatch.setattr(learner, "check", scripted)
     result = cli.invoke(app, ["watch", "--poll"], input="")
     assert result.exit_code == 0
-    assert scripted.calls == list(catalogue())
+    assert scripted.calls == [e.id for e in ordered()]
     assert "Every exercise passes." in result.output
 
 

@@ -363,7 +363,9 @@ def feedback_markdown(student: StudentGrade, report: GradeReport) -> str:
                 first = (test.message or test.outcome).strip().splitlines()[0][:300]
                 kind = (
                     f"{test.exc_type}: "
-                    if test.exc_type and not first.startswith(test.exc_type)
+                    if test.exc_type
+                    and test.outcome in ("failed", "error")
+                    and not first.startswith(test.exc_type)
                     else ""
                 )
                 lines.append(f"  - {test.outcome}: {kind}{first}")

@@ -241,7 +241,7 @@ def _read_report(path: Path, result: RunResult) -> None:
                     message=(
                         "stopped at the time limit while this test was running"
                         if is_running
-                        else "not run: the time limit was reached earlier"
+                        else "the time limit was reached before this test started"
                     ),
                 )
             )

@@ -78,10 +78,12 @@ class PlanSummary:
         """The plan as an indented list of node types, relations and indexes — no numbers."""
         lines = []
         for node in self.nodes:
-            target = node.relation or ""
+            line = "  " * node.depth + node.node_type
+            if node.relation:
+                line += f" on {node.relation}"
             if node.index:
-                target = f"{target} using {node.index}".strip()
-            lines.append("  " * node.depth + node.node_type + (f" on {target}" if target else ""))
+                line += f" using {node.index}"
+            lines.append(line)
         return "\n".join(lines)
 
 

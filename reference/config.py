@@ -20,6 +20,7 @@ def state_dir() -> Path:
     """Where the launcher keeps server state and the env file (``$COURSE_STATE_DIR`` or ``.services``)."""
     return Path(os.environ.get("COURSE_STATE_DIR") or REPO_ROOT / ".services")
 
+
 # Variable name -> default. The order is the order servers are listed everywhere.
 DEFAULTS: Final[dict[str, str]] = {
     "DATABASE_URL": "postgresql://course:course@127.0.0.1:15432/course",

@@ -20,7 +20,9 @@ def fresh_postgres_database(name: str) -> str:
     """Drop and recreate database ``name``; return its ``postgresql://`` URL."""
     admin_url = get_settings().database_url
     with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
 

@@ -206,7 +206,9 @@ def _management_client(settings: Settings) -> httpx.Client:
     """An HTTP client for RabbitMQ's management API, credentials taken out of the URL."""
     parts = urlsplit(settings.rabbitmq_management_url)
     base = f"{parts.scheme}://{parts.hostname}:{parts.port or 15672}"
-    return httpx.Client(base_url=base, auth=(parts.username or "", parts.password or ""), timeout=10)
+    return httpx.Client(
+        base_url=base, auth=(parts.username or "", parts.password or ""), timeout=10
+    )
 
 
 @pytest.fixture

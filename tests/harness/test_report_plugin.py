@@ -102,6 +102,10 @@ def test_plugin_records_collection_errors(tmp_path: Path, monkeypatch: pytest.Mo
     assert "SyntaxError" in str(errors[0]["message"])
 
 
-def test_plugin_is_silent_without_a_report_file(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plugin_is_silent_without_a_report_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv(report_plugin.REPORT_VARIABLE, raising=False)
+    monkeypatch.chdir(tmp_path)
     report_plugin._write({"event": "nothing"})  # no file named: nothing happens, nothing raises
+    assert list(tmp_path.iterdir()) == []

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +93,29 @@ class NativeServer(ABC):
     def ready_timeout(self) -> float:
         """Seconds to wait for the first successful probe after :meth:`start`."""
         return 60.0
+
+
+def spawn(
+    name: str, command: Sequence[str], paths: Paths, env: Mapping[str, str] | None = None
+) -> int:
+    """Start a server process in the background, its output appended to ``paths.log``; return its PID.
+
+    The process gets a session of its own, so Ctrl-C in the launcher's terminal never reaches it.
+    """
+    paths.root.mkdir(parents=True, exist_ok=True)
+    with paths.log.open("ab") as log:
+        log.write(f"\n--- {name} start {time.strftime('%Y-%m-%d %H:%M:%S')} ---\n".encode())
+        log.flush()
+        process = subprocess.Popen(
+            list(command),
+            cwd=paths.root,
+            env=None if env is None else dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return process.pid
 
 
 def apt_install(packages: Sequence[str], progress: Progress) -> None:

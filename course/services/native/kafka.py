@@ -14,11 +14,17 @@ import hashlib
 import re
 import shutil
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
-from course.services.base import STATE_ROOT, NativeServer, Progress, ServiceError, apt_install
+from course.services.base import (
+    STATE_ROOT,
+    NativeServer,
+    Progress,
+    ServiceError,
+    apt_install,
+    spawn,
+)
 
 KAFKA_VERSION = "4.1.1"
 CLIENT_PORT = 19092
@@ -287,19 +293,7 @@ class KafkaServer(NativeServer):
         if not self.formatted():
             self.format_storage(progress)
         progress(f"starting Apache Kafka {KAFKA_VERSION} on {HOST}:{self.client_port}")
-        with paths.log.open("ab") as log:
-            log.write(f"\n--- kafka start {time.strftime('%Y-%m-%d %H:%M:%S')} ---\n".encode())
-            log.flush()
-            process = subprocess.Popen(
-                self.java_command("kafka.Kafka", str(self.config_file)),
-                cwd=paths.root,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # Its own session: Ctrl-C in the launcher's terminal must not stop the broker.
-                start_new_session=True,
-            )
-        return process.pid
+        return spawn(self.name, self.java_command("kafka.Kafka", str(self.config_file)), paths)
 
     def ready_timeout(self) -> float:
         # A cold JVM on two cores loads ~90 jars and elects itself controller: 10-20 s is normal.

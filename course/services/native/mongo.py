@@ -20,11 +20,17 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from course.services.base import STATE_ROOT, NativeServer, Progress, ServiceError, apt_install
+from course.services.base import (
+    STATE_ROOT,
+    NativeServer,
+    Progress,
+    ServiceError,
+    apt_install,
+    spawn,
+)
 from course.services.native.kafka import (
     copy_maven_dependencies,
     jars_complete,
@@ -152,19 +158,7 @@ class MongoServer(NativeServer):
             f"starting mongo-java-server {MONGO_JAVA_SERVER_VERSION} (MongoDB-compatible) "
             f"on {HOST}:{self.port}"
         )
-        with paths.log.open("ab") as log:
-            log.write(f"\n--- mongo start {time.strftime('%Y-%m-%d %H:%M:%S')} ---\n".encode())
-            log.flush()
-            process = subprocess.Popen(
-                self.command(),
-                cwd=paths.root,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # Its own session: Ctrl-C in the launcher's terminal must not stop the server.
-                start_new_session=True,
-            )
-        return process.pid
+        return spawn(self.name, self.command(), paths)
 
     def ready_timeout(self) -> float:
         # A JVM start and opening the store: 2-5 s on two cores, more while other servers start.

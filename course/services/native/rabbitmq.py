@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from course.services.base import NativeServer, Progress, apt_install
+from course.services.base import NativeServer, Progress, apt_install, spawn
 
 BIN = Path("/usr/lib/rabbitmq/bin")
 NODE = "course@localhost"
@@ -82,17 +82,7 @@ class RabbitMQServer(NativeServer):
         )
         self._write_ctl_wrapper(root)
         progress("rabbitmq: booting the Erlang node (about 10 s)")
-        with self.paths().log.open("ab") as log:
-            process = subprocess.Popen(
-                [str(BIN / "rabbitmq-server")],
-                env=self.environment(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                cwd=root,
-            )
-        return process.pid
+        return spawn(self.name, [str(BIN / "rabbitmq-server")], self.paths(), self.environment())
 
     def _write_ctl_wrapper(self, root: Path) -> None:
         """``.services/rabbitmq/ctl ARGS`` runs rabbitmqctl against our node (it needs our cookie)."""

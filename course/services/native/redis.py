@@ -7,10 +7,9 @@ fsync and exit cleanly), as the compose service's volume does.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from urllib.parse import urlsplit
 
-from course.services.base import NativeServer, Progress, apt_install
+from course.services.base import NativeServer, Progress, apt_install, spawn
 
 
 class RedisServer(NativeServer):
@@ -50,16 +49,7 @@ class RedisServer(NativeServer):
         ]
         if self.password:
             command += ["--requirepass", self.password]
-        with paths.log.open("ab") as log:
-            process = subprocess.Popen(
-                command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                cwd=paths.root,
-            )
-        return process.pid
+        return spawn(self.name, command, paths)
 
     def ready_timeout(self) -> float:
         return 20.0

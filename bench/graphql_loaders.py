@@ -25,8 +25,8 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
+from reference.api_design.auth import Principal
 from reference.api_design.graphql.app import make_engine, make_sessions
-from reference.api_design.graphql.auth import Viewer
 from reference.api_design.graphql.context import Context
 from reference.api_design.graphql.loaders import Loaders, load_orders, load_users, make_loaders
 from reference.api_design.graphql.schema import schema
@@ -60,10 +60,10 @@ VARIANTS = {
 
 
 async def one_request(
-    sessions: async_sessionmaker[AsyncSession], url: str, viewer: Viewer, variant: str
+    sessions: async_sessionmaker[AsyncSession], url: str, principal: Principal, variant: str
 ) -> float:
     ctx = Context(
-        sessions=sessions, listen_url=url, viewer=viewer, loaders=VARIANTS[variant](sessions)
+        sessions=sessions, listen_url=url, principal=principal, loaders=VARIANTS[variant](sessions)
     )
     start = time.perf_counter()
     result = await schema.execute(NESTED, context_value=ctx)
@@ -74,12 +74,12 @@ async def one_request(
 
 
 async def statements_per_request(
-    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], url: str, viewer: Viewer
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], url: str, principal: Principal
 ) -> dict[str, int]:
     counts = {}
     for variant in VARIANTS:
         with count_statements(engine) as log:
-            await one_request(sessions, url, viewer, variant)
+            await one_request(sessions, url, principal, variant)
         counts[variant] = log.count
     return counts
 
@@ -90,19 +90,19 @@ async def measure(
     url = fresh_postgres_database("bench_graphql_loaders")
     upgrade(url)
     seeded = seed_users_with_orders(url, users=60, orders_per_user=7)
-    viewer = Viewer(seeded.admin_id, UserRole.ADMIN)
+    principal = Principal(seeded.admin_id, UserRole.ADMIN)
     engine = make_engine(url)
     sessions = make_sessions(engine)
     latencies: dict[str, list[float]] = {v: [] for v in VARIANTS}
     try:
         for variant in VARIANTS:  # warm up pool and caches
-            await one_request(sessions, url, viewer, variant)
-        counts = await statements_per_request(engine, sessions, url, viewer)
+            await one_request(sessions, url, principal, variant)
+        counts = await statements_per_request(engine, sessions, url, principal)
         semaphore = asyncio.Semaphore(concurrency)
 
         async def limited(variant: str) -> float:
             async with semaphore:
-                return await one_request(sessions, url, viewer, variant)
+                return await one_request(sessions, url, principal, variant)
 
         for _ in range(rounds):
             for variant in VARIANTS:

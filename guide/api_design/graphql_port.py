@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from reference.api_design.graphql.auth import Viewer
+from reference.api_design.auth import Principal
 from reference.api_design.graphql.events import listen_order_status
 from reference.databases.models import Order, User
 
@@ -117,10 +117,13 @@ _SHARED_LOADERS: dict[int, GuideLoaders] = {}
 
 class GuideContext:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], viewer: Viewer | None, listen_url: str
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        principal: Principal | None,
+        listen_url: str,
     ) -> None:
         self.sessions = sessions
-        self.viewer = viewer
+        self.principal = principal
         self.listen_url = listen_url
         # The mistake: loaders made once and reused by every request (one set per database here).
         self.loaders = _SHARED_LOADERS.setdefault(id(sessions), create_loaders(sessions))
@@ -270,10 +273,10 @@ class Query:
 
     @strawberry.field
     async def me(self, info: Info[GuideContext, None]) -> GuideUser | None:
-        if info.context.viewer is None:
+        if info.context.principal is None:
             raise PermissionError("Not authenticated")
         async with info.context.sessions() as session:
-            found = await session.get(User, info.context.viewer.id)
+            found = await session.get(User, info.context.principal.user_id)
         return GuideUser.from_model(found) if found else None
 
 

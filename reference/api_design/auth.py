@@ -6,7 +6,9 @@ compared case-insensitively, exactly one token — and answers 401 with ``WWW-Au
 otherwise. The guide's ``authorization.substring(7)`` takes any seven characters off any header
 (``Basic …``, ``Token …``) and calls the rest a token. Two authenticators ship here:
 :class:`StaticTokens` (a dict, for tests and notebooks) and :class:`HmacTokens` (signed, stateless).
-Chapter 03 swaps in JWT through the same seam. Taught in ``notebooks/01_api_design_rest.ipynb``.
+Chapter 03 swaps in JWT through the same seam. The GraphQL app (``reference.api_design.graphql``)
+uses the same :class:`Principal`, :func:`parse_bearer` and authenticators. Taught in
+``notebooks/01_api_design_rest.ipynb`` and ``notebooks/01_api_design_graphql_grpc.ipynb``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.role is UserRole.ADMIN
+
+    @property
+    def is_staff(self) -> bool:
+        """Admins and managers: the GraphQL schema's staff, who may act on every user's data."""
+        return self.role in (UserRole.ADMIN, UserRole.MANAGER)
 
 
 Authenticator = Callable[[str], "Principal | None"]

@@ -50,6 +50,16 @@ def test_hmac_tokens_round_trip_and_refuse_tampering() -> None:
         HmacTokens(b"short")
 
 
+@pytest.mark.parametrize(
+    ("role", "admin", "staff"),
+    [(UserRole.USER, False, False), (UserRole.MANAGER, False, True), (UserRole.ADMIN, True, True)],
+)
+def test_principal_roles(role: UserRole, admin: bool, staff: bool) -> None:
+    """Staff (the GraphQL schema's "yourself, or staff") is admins and managers."""
+    principal = Principal(uuid.uuid4(), role)
+    assert (principal.is_admin, principal.is_staff) == (admin, staff)
+
+
 def test_hmac_tokens_plug_into_the_app(make_app: Callable[..., FastAPI], cast: Cast) -> None:
     tokens = HmacTokens(b"s" * 32)
     alice = cast.principals["alice"]

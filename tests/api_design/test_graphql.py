@@ -17,8 +17,8 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from reference.api_design.auth import Principal
 from reference.api_design.graphql.app import make_engine, make_sessions
-from reference.api_design.graphql.auth import Viewer
 from reference.api_design.graphql.context import Context
 from reference.api_design.graphql.events import order_channel, wait_for_listeners
 from reference.api_design.graphql.loaders import OrdersKey, make_loaders
@@ -54,16 +54,16 @@ async def engine(pg_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-def context(engine: AsyncEngine, pg_url: str, viewer: Viewer | None) -> Context:
-    return Context(sessions=make_sessions(engine), listen_url=pg_url, viewer=viewer)
+def context(engine: AsyncEngine, pg_url: str, principal: Principal | None) -> Context:
+    return Context(sessions=make_sessions(engine), listen_url=pg_url, principal=principal)
 
 
-def admin(seeded: Seeded) -> Viewer:
-    return Viewer(seeded.admin_id, UserRole.ADMIN)
+def admin(seeded: Seeded) -> Principal:
+    return Principal(seeded.admin_id, UserRole.ADMIN)
 
 
-def user(seeded: Seeded, n: int = 0) -> Viewer:
-    return Viewer(seeded.user_ids[n], UserRole.USER)
+def user(seeded: Seeded, n: int = 0) -> Principal:
+    return Principal(seeded.user_ids[n], UserRole.USER)
 
 
 async def run(ctx: Context, query: str, **variables: Any) -> Any:
@@ -451,7 +451,7 @@ async def test_subscription_delivers_only_the_callers_own_orders(
 
 
 @pytest.mark.asyncio
-async def test_subscription_requires_a_viewer_and_takes_no_user_argument(
+async def test_subscription_requires_a_principal_and_takes_no_user_argument(
     seeded: Seeded, engine: AsyncEngine, pg_url: str
 ) -> None:
     """There is no userId argument to abuse, and an anonymous subscriber is UNAUTHENTICATED."""

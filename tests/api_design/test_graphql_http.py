@@ -14,8 +14,8 @@ import psycopg
 import pytest
 import websocket
 
+from reference.api_design.auth import HmacTokens, Principal
 from reference.api_design.graphql.app import create_app
-from reference.api_design.graphql.auth import issue_token
 from reference.api_design.graphql.background import BackgroundServer, serve_in_background
 from reference.api_design.graphql.events import order_channel, wait_for_listeners
 from reference.api_design.graphql.seed import Seeded, seed_users_with_orders
@@ -23,7 +23,7 @@ from reference.api_design.graphql.statements import count_statements
 from reference.databases.migrate import upgrade
 from reference.databases.models import UserRole
 
-SECRET = "test-secret-" + "x" * 32
+TOKENS = HmacTokens(b"test-secret-" + b"x" * 32)
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def seeded(pg_url: str) -> Seeded:
 
 @pytest.fixture
 def server(pg_url: str, seeded: Seeded) -> Iterator[BackgroundServer]:
-    app = create_app(pg_url, token_secret=SECRET)
+    app = create_app(pg_url, authenticator=TOKENS)
     running = serve_in_background(app)
     running.app = app  # type: ignore[attr-defined]
     yield running
@@ -42,7 +42,7 @@ def server(pg_url: str, seeded: Seeded) -> Iterator[BackgroundServer]:
 
 
 def token(user_id: uuid.UUID, role: UserRole = UserRole.USER) -> str:
-    return issue_token(SECRET, user_id, role)
+    return TOKENS.issue(Principal(user_id, role))
 
 
 def post(server: BackgroundServer, query: str, bearer: str | None, **variables: Any) -> Any:
@@ -74,7 +74,7 @@ def test_nested_query_over_http_runs_at_most_three_statements(
 def test_bad_or_missing_tokens_are_unauthenticated(
     server: BackgroundServer, seeded: Seeded
 ) -> None:
-    """A forged signature or a missing header is UNAUTHENTICATED, never someone else's identity."""
+    """A forged signature, a missing header or another scheme: UNAUTHENTICATED, never a wrong caller."""
     forged = token(seeded.user_ids[0])[:-4] + "AAAA"
     assert post(server, "{ me { id } }", forged)["errors"][0]["extensions"]["code"] == (
         "UNAUTHENTICATED"
@@ -82,6 +82,14 @@ def test_bad_or_missing_tokens_are_unauthenticated(
     assert post(server, "{ me { id } }", None)["errors"][0]["extensions"]["code"] == (
         "UNAUTHENTICATED"
     )
+    # A valid token under another scheme is not a bearer token (RFC 6750, as in the REST app).
+    not_bearer = httpx.post(
+        f"{server.url}/graphql",
+        json={"query": "{ me { id } }"},
+        headers={"Authorization": f"Basic {token(seeded.user_ids[0])}"},
+        timeout=10,
+    ).json()
+    assert not_bearer["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
 def test_each_http_request_gets_fresh_loaders(

@@ -19,8 +19,8 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from guide.api_design import graphql_port as port
+from reference.api_design.auth import Principal
 from reference.api_design.graphql.app import make_engine, make_sessions
-from reference.api_design.graphql.auth import Viewer
 from reference.api_design.graphql.events import order_channel, wait_for_listeners
 from reference.api_design.graphql.schema import schema as reference_schema
 from reference.api_design.graphql.seed import Seeded, seed_users_with_orders
@@ -49,8 +49,8 @@ async def engine(pg_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-def context(engine: AsyncEngine, pg_url: str, viewer: Viewer | None) -> port.GuideContext:
-    return port.GuideContext(make_sessions(engine), viewer, pg_url)
+def context(engine: AsyncEngine, pg_url: str, principal: Principal | None) -> port.GuideContext:
+    return port.GuideContext(make_sessions(engine), principal, pg_url)
 
 
 async def run(ctx: port.GuideContext, query: str, **variables: Any) -> Any:
@@ -124,9 +124,9 @@ async def test_guide_user_by_id_has_no_authorization(
     seeded: Seeded, engine: AsyncEngine, pg_url: str
 ) -> None:
     """§1.5: a regular user reads another user's email through user(id)."""
-    viewer = Viewer(seeded.user_ids[0], UserRole.USER)
+    alice = Principal(seeded.user_ids[0], UserRole.USER)
     result = await run(
-        context(engine, pg_url, viewer),
+        context(engine, pg_url, alice),
         "query($id: ID!) { user(id: $id) { email } }",
         id=str(seeded.user_ids[1]),
     )
@@ -143,7 +143,7 @@ async def test_guide_subscription_lets_anyone_watch_anyone(
     stream = await port.guide_schema.subscribe(
         "subscription($u: ID!) { orderStatusChanged(userId: $u) { id status } }",
         variable_values={"u": str(bob)},
-        context_value=context(engine, pg_url, Viewer(alice, UserRole.USER)),
+        context_value=context(engine, pg_url, Principal(alice, UserRole.USER)),
     )
     pending = asyncio.ensure_future(stream.__anext__())  # type: ignore[union-attr]
     try:
@@ -198,8 +198,8 @@ async def test_guide_loaders_are_shared_across_callers(
 ) -> None:
     """§1.6: the second caller is answered from the first caller's cache — stale, no query run."""
     sessions = make_sessions(engine)
-    first = port.GuideContext(sessions, Viewer(seeded.admin_id, UserRole.ADMIN), pg_url)
-    second = port.GuideContext(sessions, Viewer(seeded.user_ids[0], UserRole.USER), pg_url)
+    first = port.GuideContext(sessions, Principal(seeded.admin_id, UserRole.ADMIN), pg_url)
+    second = port.GuideContext(sessions, Principal(seeded.user_ids[0], UserRole.USER), pg_url)
     assert first.loaders is second.loaders
     me = seeded.user_ids[0]
     # UUID keys, so this test sees the sharing defect rather than the key-type one.

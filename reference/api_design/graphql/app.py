@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from strawberry.fastapi import GraphQLRouter
 
+from reference.api_design.auth import Authenticator, HmacTokens
 from reference.api_design.graphql.context import get_context
 from reference.api_design.graphql.schema import schema
 from reference.config import get_settings, to_sqlalchemy_url
@@ -39,8 +40,9 @@ def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def create_app(database_url: str, *, token_secret: str) -> FastAPI:
-    """The GraphQL app on ``database_url``; tokens are verified with ``token_secret``."""
+def create_app(database_url: str, *, authenticator: Authenticator) -> FastAPI:
+    """The GraphQL app on ``database_url``; ``authenticator`` maps a bearer token to a
+    :class:`~reference.api_design.auth.Principal` — the same seam as the REST app's."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -48,7 +50,7 @@ def create_app(database_url: str, *, token_secret: str) -> FastAPI:
         app.state.engine = engine
         app.state.sessions = make_sessions(engine)
         app.state.database_url = database_url
-        app.state.token_secret = token_secret
+        app.state.authenticator = authenticator
         try:
             yield
         finally:
@@ -60,8 +62,9 @@ def create_app(database_url: str, *, token_secret: str) -> FastAPI:
 
 
 def app_from_env() -> FastAPI:
-    """``create_app`` with ``DATABASE_URL`` and ``GRAPHQL_TOKEN_SECRET`` from the environment."""
+    """``create_app`` with ``DATABASE_URL`` and ``GRAPHQL_TOKEN_SECRET`` (≥ 32 bytes, the key of
+    :class:`~reference.api_design.auth.HmacTokens`) from the environment."""
     secret = os.environ.get("GRAPHQL_TOKEN_SECRET")
     if not secret:
         raise RuntimeError("set GRAPHQL_TOKEN_SECRET to a long random string")
-    return create_app(get_settings().database_url, token_secret=secret)
+    return create_app(get_settings().database_url, authenticator=HmacTokens(secret.encode()))

@@ -2,7 +2,9 @@
 
 Pattern: build everything request-scoped in the context getter. FastAPI calls ``get_context`` for
 every HTTP request and every WebSocket connection, so each gets its own loaders (caches) — one
-caller's cached rows can never answer another caller's query. Taught in
+caller's cached rows can never answer another caller's query. The caller is the same
+:class:`~reference.api_design.auth.Principal` the REST app uses, read from ``Authorization: Bearer``
+by the same :func:`~reference.api_design.auth.parse_bearer` and checked by the app's authenticator. Taught in
 ``notebooks/01_api_design_graphql_grpc.ipynb``.
 """
 
@@ -13,7 +15,7 @@ from starlette.requests import HTTPConnection
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
-from reference.api_design.graphql.auth import Viewer, viewer_from_authorization
+from reference.api_design.auth import Principal, parse_bearer
 from reference.api_design.graphql.errors import Unauthenticated
 from reference.api_design.graphql.loaders import Loaders, make_loaders
 
@@ -26,31 +28,29 @@ class Context(BaseContext):
         *,
         sessions: async_sessionmaker[AsyncSession],
         listen_url: str,
-        viewer: Viewer | None,
+        principal: Principal | None,
         loaders: Loaders | None = None,
     ) -> None:
         super().__init__()
         self.sessions = sessions
         self.listen_url = listen_url  # plain postgresql:// URL for LISTEN connections
-        self.viewer = viewer
+        self.principal = principal
         self.loaders = loaders if loaders is not None else make_loaders(sessions)
 
 
-def require_viewer(info: Info[Context, None]) -> Viewer:
+def require_principal(info: Info[Context, None]) -> Principal:
     """The caller, or an ``UNAUTHENTICATED`` error."""
-    viewer = info.context.viewer
-    if viewer is None:
+    principal = info.context.principal
+    if principal is None:
         raise Unauthenticated("sign in first: send Authorization: Bearer <token>")
-    return viewer
+    return principal
 
 
 async def get_context(connection: HTTPConnection) -> Context:
     """FastAPI dependency: one new :class:`Context` per request or WebSocket connection."""
     state = connection.app.state
-    return Context(
-        sessions=state.sessions,
-        listen_url=state.database_url,
-        viewer=viewer_from_authorization(
-            state.token_secret, connection.headers.get("authorization")
-        ),
-    )
+    token = parse_bearer(connection.headers.get("authorization"))
+    # No header, not "Bearer <token>", or a token the authenticator rejects: no principal, and
+    # every resolver that needs one answers UNAUTHENTICATED.
+    principal = state.authenticator(token) if token is not None else None
+    return Context(sessions=state.sessions, listen_url=state.database_url, principal=principal)

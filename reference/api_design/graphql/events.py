@@ -3,7 +3,7 @@
 Pattern: transactional notification. ``publish_order_status`` runs ``pg_notify`` inside the same
 transaction as the ``UPDATE``, so listeners hear about a change only if it commits. Each user has
 their own channel (``order_status_<uuid hex>``) and a subscriber LISTENs only on the channel derived
-from its *authenticated* viewer, so scoping is structural — there is no argument that names whose
+from its *authenticated* caller, so scoping is structural — there is no argument that names whose
 orders to watch (the guide's ``orderStatusChanged(userId)`` let anyone watch anyone).
 
 Trade-off: one LISTEN connection per subscriber is simple and fine for a course; at scale, one

@@ -1,7 +1,7 @@
 """The schema: queries with authorization, payload mutations, a caller-scoped subscription, limits.
 
 Pattern: authorize at every entry point (``user(id)`` checks the caller exactly like ``me`` does —
-the guide only protected ``me``); subscriptions take their scope from the authenticated viewer,
+the guide only protected ``me``); subscriptions take their scope from the authenticated caller,
 never from an argument; ``QueryDepthLimiter``, ``MaxTokensLimiter`` and ``MaxAliasesLimiter`` reject
 expensive documents before execution; ``MaskErrors`` hides unexpected exception text. Taught in
 ``notebooks/01_api_design_graphql_grpc.ipynb``.
@@ -18,7 +18,7 @@ from strawberry.types import ExecutionContext, Info
 from strawberry.utils.logging import StrawberryLogger
 
 from reference.api_design.graphql import queries, writes
-from reference.api_design.graphql.context import Context, require_viewer
+from reference.api_design.graphql.context import Context, require_principal
 from reference.api_design.graphql.cursors import Keyset, encode_cursor
 from reference.api_design.graphql.errors import Forbidden, NotFound, PublicError, should_mask
 from reference.api_design.graphql.events import listen_order_status
@@ -57,16 +57,16 @@ class Query:
     @strawberry.field
     async def me(self, info: Info[Context, None]) -> UserType | None:
         """The signed-in user."""
-        viewer = require_viewer(info)
-        found = await info.context.loaders.users.load(viewer.id)
+        principal = require_principal(info)
+        found = await info.context.loaders.users.load(principal.user_id)
         return UserType.from_model(found) if found is not None else None
 
     @strawberry.field
     async def user(self, info: Info[Context, None], id: strawberry.ID) -> UserType | None:
         """A user: yourself, or anyone if you are staff."""
-        viewer = require_viewer(info)
+        principal = require_principal(info)
         user_id = parse_id(id)
-        if user_id != viewer.id and not viewer.is_staff:
+        if user_id != principal.user_id and not principal.is_staff:
             raise Forbidden("you may only read your own user")
         found = await info.context.loaders.users.load(user_id)
         return UserType.from_model(found) if found is not None else None
@@ -76,8 +76,8 @@ class Query:
         self, info: Info[Context, None], first: int = DEFAULT_FIRST, after: str | None = None
     ) -> UserConnection:
         """Every user, oldest first (staff only)."""
-        viewer = require_viewer(info)
-        if not viewer.is_staff:
+        principal = require_principal(info)
+        if not principal.is_staff:
             raise Forbidden("listing users is for staff")
         check_first(first)
         async with info.context.sessions() as session:
@@ -110,9 +110,9 @@ class Mutation:
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateUserInput
     ) -> UpdateUserPayload:
         """Change your own name or email (staff: anyone's)."""
-        viewer = require_viewer(info)
+        principal = require_principal(info)
         user_id = parse_id(id)
-        if user_id != viewer.id and not viewer.is_staff:
+        if user_id != principal.user_id and not principal.is_staff:
             raise Forbidden("you may only change your own user")
         user, problems = await writes.update_user(
             info.context.sessions, user_id, input.name, input.email
@@ -128,8 +128,8 @@ class Mutation:
         self, info: Info[Context, None], id: strawberry.ID, status: OrderStatusValue
     ) -> UpdateOrderStatusPayload:
         """Move an order to a new status (staff only)."""
-        viewer = require_viewer(info)
-        if not viewer.is_staff:
+        principal = require_principal(info)
+        if not principal.is_staff:
             raise Forbidden("changing an order's status is for staff")
         order = await writes.update_order_status(
             info.context.sessions, parse_id(id), OrderStatus(status.value)
@@ -146,8 +146,8 @@ class Subscription:
         self, info: Info[Context, None]
     ) -> AsyncGenerator[OrderType, None]:
         """Status changes of YOUR orders (no argument: scope = you)."""
-        viewer = require_viewer(info)
-        async for change in listen_order_status(info.context.listen_url, viewer.id):
+        principal = require_principal(info)
+        async for change in listen_order_status(info.context.listen_url, principal.user_id):
             yield OrderType.from_event(change)
 
 

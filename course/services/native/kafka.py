@@ -10,21 +10,12 @@ restarts; ``reset`` wipes ``paths().data`` and the next start formats it again.
 from __future__ import annotations
 
 import base64
-import hashlib
-import re
-import shutil
 import subprocess
 import uuid
 from pathlib import Path
 
-from course.services.base import (
-    STATE_ROOT,
-    NativeServer,
-    Progress,
-    ServiceError,
-    apt_install,
-    spawn,
-)
+from course.services.base import Progress, ServiceError, spawn
+from course.services.native.jvm import MavenJarServer
 
 KAFKA_VERSION = "4.1.1"
 CLIENT_PORT = 19092
@@ -34,8 +25,6 @@ HOST = "127.0.0.1"
 _HERE = Path(__file__).resolve().parent / "kafka"
 POM = _HERE / "pom.xml"
 LOG4J_CONFIG = _HERE / "log4j2.properties"
-# Shared with the mongo server: a second install (or a reset of ``lib``) is then a local copy.
-MAVEN_REPO = STATE_ROOT / "m2"
 
 # Heap and GC sized for a 2-core laptop running five servers: the broker idles at ~250 MB resident.
 JVM_OPTIONS = (
@@ -47,87 +36,6 @@ JVM_OPTIONS = (
     "-XX:+ExitOnOutOfMemoryError",
     "-Djava.awt.headless=true",
 )
-
-
-def java_major_version(java: str = "java") -> int | None:
-    """The major version of the ``java`` on PATH (17 for "17.0.15"), or None when there is none."""
-    if shutil.which(java) is None:
-        return None
-    result = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
-    # `java -version` writes to stderr: openjdk version "17.0.15" 2025-04-15
-    match = re.search(r'version "(\d+)(?:\.(\d+))?', result.stderr + result.stdout)
-    if match is None:
-        return None
-    major = int(match.group(1))
-    # Java 8 and older report "1.8.0_…".
-    return int(match.group(2) or 0) if major == 1 else major
-
-
-def java_apt_package() -> str:
-    """The Debian JRE package to install: 17 where the release has it (bookworm), else 21 (trixie)."""
-    for package in ("openjdk-17-jre-headless", "openjdk-21-jre-headless"):
-        result = subprocess.run(
-            ["apt-cache", "policy", package], capture_output=True, text=True, check=False
-        )
-        if "Candidate:" in result.stdout and "Candidate: (none)" not in result.stdout:
-            return package
-    return "openjdk-17-jre-headless"
-
-
-def copy_maven_dependencies(
-    pom: Path, lib: Path, progress: Progress, what: str, repo: Path = MAVEN_REPO
-) -> None:
-    """Resolve ``pom``'s runtime dependencies into ``lib``, reporting each download as progress.
-
-    The jars are copied into a fresh directory and marked complete with the pom's hash, so an
-    interrupted download is redone and a changed pom is picked up by :func:`jars_complete`.
-    """
-    if shutil.which("mvn") is None:
-        raise ServiceError(f"Maven (mvn) is needed to download {what}: apt-get install maven")
-    shutil.rmtree(lib, ignore_errors=True)
-    lib.parent.mkdir(parents=True, exist_ok=True)
-    command = [
-        "mvn",
-        "-B",
-        "-f",
-        str(pom),
-        f"-Dmaven.repo.local={repo}",
-        "dependency:copy-dependencies",
-        "-DincludeScope=runtime",
-        f"-DoutputDirectory={lib}",
-    ]
-    progress(f"resolving {what} with Maven (cached in {repo})")
-    # Not `-q`: its "Downloaded from central: …/x.jar (1.2 MB at …)" lines are the progress we report.
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
-    )
-    assert process.stdout is not None
-    tail: list[str] = []
-    downloaded = 0
-    for line in process.stdout:
-        tail = [*tail[-40:], line.rstrip()]
-        match = re.search(
-            r"Downloaded from \S+: \S+/([^/\s]+\.jar) \(([^)]*?)(?: at [^)]*)?\)", line
-        )
-        if match:
-            downloaded += 1
-            progress(f"downloaded {match.group(1)} ({match.group(2)}) [{downloaded} jars]")
-    if process.wait() != 0:
-        shutil.rmtree(lib, ignore_errors=True)
-        raise ServiceError(f"downloading {what} with Maven failed:\n" + "\n".join(tail))
-    (lib / ".complete").write_text(pom_hash(pom))
-    count = len(list(lib.glob("*.jar")))
-    progress(f"{what}: {count} jars in {lib}")
-
-
-def pom_hash(pom: Path) -> str:
-    return hashlib.sha256(pom.read_bytes()).hexdigest()
-
-
-def jars_complete(pom: Path, lib: Path) -> bool:
-    """True when ``lib`` holds a finished copy of exactly this pom's dependencies."""
-    marker = lib / ".complete"
-    return marker.exists() and marker.read_text().strip() == pom_hash(pom)
 
 
 def new_cluster_id() -> str:
@@ -182,10 +90,12 @@ def server_properties(
     return header + "".join(f"{key}={value}\n" for key, value in settings.items())
 
 
-class KafkaServer(NativeServer):
+class KafkaServer(MavenJarServer):
     """Apache Kafka 4.1.1 (KRaft, single combined node) from Maven Central jars."""
 
     name = "kafka"
+    pom = POM
+    jars = f"Apache Kafka {KAFKA_VERSION} jars"
 
     def __init__(self, bootstrap_servers: str = f"{HOST}:{CLIENT_PORT}") -> None:
         # The client port comes from KAFKA_BOOTSTRAP_SERVERS; the controller listens one above it.
@@ -194,36 +104,8 @@ class KafkaServer(NativeServer):
         self.ports = (self.client_port, self.controller_port)
 
     @property
-    def lib(self) -> Path:
-        # Installed jars are a cache shared by every state folder (tests run isolated brokers).
-        return STATE_ROOT / self.name / "lib"
-
-    @property
     def config_file(self) -> Path:
         return self.paths().root / "server.properties"
-
-    def missing(self) -> list[str]:
-        missing: list[str] = []
-        java = java_major_version()
-        if java is None or java < 17:
-            missing.append("java")
-        if not jars_complete(POM, self.lib):
-            if shutil.which("mvn") is None:
-                missing.append("maven")
-            missing.append("kafka jars")
-        return missing
-
-    def install(self, progress: Progress) -> None:
-        missing = self.missing()
-        packages = []
-        if "java" in missing:
-            packages.append(java_apt_package())
-        if "maven" in missing:
-            packages.append("maven")
-        if packages:
-            apt_install(packages, progress)
-        if "kafka jars" in missing:
-            copy_maven_dependencies(POM, self.lib, progress, f"Apache Kafka {KAFKA_VERSION} jars")
 
     @property
     def class_archive(self) -> Path:

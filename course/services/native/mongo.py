@@ -2,7 +2,7 @@
 
 No registry we can reach ships MongoDB itself, so the native launcher runs ``de.bwaldvogel:
 mongo-java-server`` (Maven Central), a Java implementation of the MongoDB wire protocol, through
-``native/mongo/CourseMongoServer.java`` in Java's source-file mode (no build step). That small main:
+``native/mongo/CourseMongoServer.java``, compiled once with ``javac``. That small main:
 
 - stores everything in one H2 MVStore file under ``.services/mongo/data``, so data survives
   ``down``/``up`` (``reset`` wipes the file);
@@ -25,18 +25,11 @@ from urllib.parse import urlsplit
 
 from course.services.base import (
     STATE_ROOT,
-    NativeServer,
     Progress,
     ServiceError,
-    apt_install,
     spawn,
 )
-from course.services.native.kafka import (
-    copy_maven_dependencies,
-    jars_complete,
-    java_apt_package,
-    java_major_version,
-)
+from course.services.native.jvm import MavenJarServer
 
 PORT = 17017
 HOST = "127.0.0.1"
@@ -64,19 +57,16 @@ def source_stamp(lib: Path) -> str:
     return digest.hexdigest()
 
 
-class MongoServer(NativeServer):
+class MongoServer(MavenJarServer):
     """mongo-java-server 1.47.0 (H2 file backend, oplog on) posing as MongoDB 4.4 on port 17017."""
 
     name = "mongo"
+    pom = POM
+    jars = f"mongo-java-server {MONGO_JAVA_SERVER_VERSION} jars"
 
     def __init__(self, url: str = f"mongodb://{HOST}:{PORT}/") -> None:
         self.port = urlsplit(url).port or PORT
         self.ports = (self.port,)
-
-    @property
-    def lib(self) -> Path:
-        # Installed jars are a cache shared by every state folder (tests run isolated servers).
-        return STATE_ROOT / self.name / "lib"
 
     @property
     def classes(self) -> Path:
@@ -107,33 +97,9 @@ class MongoServer(NativeServer):
             )
         (self.classes / ".source-stamp").write_text(source_stamp(self.lib))
 
-    def missing(self) -> list[str]:
-        missing: list[str] = []
-        java = java_major_version()
-        if java is None or java < 17:
-            missing.append("java")
-        elif shutil.which("javac") is None and not self.compiled():
-            missing.append("java compiler (JDK)")
-        if not jars_complete(POM, self.lib):
-            if shutil.which("mvn") is None:
-                missing.append("maven")
-            missing.append("mongo-java-server jars")
-        return missing
-
-    def install(self, progress: Progress) -> None:
-        missing = self.missing()
-        packages = []
-        if "java" in missing or "java compiler (JDK)" in missing:
-            # The JDK (not just the JRE): CourseMongoServer.java is compiled on the first start.
-            packages.append(java_apt_package().replace("-jre-", "-jdk-"))
-        if "maven" in missing:
-            packages.append("maven")
-        if packages:
-            apt_install(packages, progress)
-        if "mongo-java-server jars" in missing:
-            copy_maven_dependencies(
-                POM, self.lib, progress, f"mongo-java-server {MONGO_JAVA_SERVER_VERSION} jars"
-            )
+    def needs_compiler(self) -> bool:
+        # CourseMongoServer.java is compiled once, on the first start after its jars change.
+        return not self.compiled()
 
     def command(self) -> list[str]:
         return [

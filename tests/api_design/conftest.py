@@ -1,15 +1,19 @@
-"""Fixtures for the REST half of chapter 01: a migrated database, seeded principals, app clients."""
+"""Fixtures for chapter 01: a migrated database, seeded principals and orders, app clients, engines."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reference.api_design.app import create_app
+from reference.api_design.graphql.app import make_engine
+from reference.api_design.graphql.seed import Seeded, seed_users_with_orders
 from reference.api_design.seed import CHEAP_HASHER, Cast, seed_cast
 from reference.databases.migrate import upgrade
 
@@ -48,3 +52,21 @@ def client(make_app: Callable[..., FastAPI]) -> Iterator[TestClient]:
     """A client of the reference app (real HTTP semantics through Starlette's test transport)."""
     with TestClient(make_app()) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def seeded(api_db: str) -> Seeded:
+    """60 users with 7 orders each, for the GraphQL tests (pages of 50 with orders nested)."""
+    return seed_users_with_orders(api_db, users=60, orders_per_user=7)
+
+
+@pytest_asyncio.fixture
+async def engine(pg_url: str) -> AsyncIterator[AsyncEngine]:
+    """The GraphQL app's async engine on the test database."""
+    engine = make_engine(pg_url)
+    async with (
+        engine.connect()
+    ):  # first connect runs dialect setup queries; keep them out of counts
+        pass
+    yield engine
+    await engine.dispose()

@@ -9,12 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
 import pytest
-import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reference.api_design.auth import Principal
@@ -23,9 +21,8 @@ from reference.api_design.graphql.context import Context
 from reference.api_design.graphql.events import order_channel, wait_for_listeners
 from reference.api_design.graphql.loaders import OrdersKey, make_loaders
 from reference.api_design.graphql.schema import schema
-from reference.api_design.graphql.seed import Seeded, seed_users_with_orders
+from reference.api_design.graphql.seed import Seeded
 from reference.api_design.graphql.statements import count_statements
-from reference.databases.migrate import upgrade
 from reference.databases.models import UserRole
 
 NESTED = """
@@ -35,23 +32,6 @@ NESTED = """
         pageInfo { hasNextPage }
         edges { node { id status totalCents createdAt } } } } } } }
 """
-
-
-@pytest.fixture
-def seeded(pg_url: str) -> Seeded:
-    upgrade(pg_url)
-    return seed_users_with_orders(pg_url, users=60, orders_per_user=7)
-
-
-@pytest_asyncio.fixture
-async def engine(pg_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(pg_url)
-    async with (
-        engine.connect()
-    ):  # first connect runs dialect setup queries; keep them out of counts
-        pass
-    yield engine
-    await engine.dispose()
 
 
 def context(engine: AsyncEngine, pg_url: str, principal: Principal | None) -> Context:

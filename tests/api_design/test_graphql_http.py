@@ -18,18 +18,11 @@ from reference.api_design.auth import HmacTokens, Principal
 from reference.api_design.graphql.app import create_app
 from reference.api_design.graphql.background import BackgroundServer, serve_in_background
 from reference.api_design.graphql.events import order_channel, wait_for_listeners
-from reference.api_design.graphql.seed import Seeded, seed_users_with_orders
+from reference.api_design.graphql.seed import Seeded
 from reference.api_design.graphql.statements import count_statements
-from reference.databases.migrate import upgrade
 from reference.databases.models import UserRole
 
 TOKENS = HmacTokens(b"test-secret-" + b"x" * 32)
-
-
-@pytest.fixture
-def seeded(pg_url: str) -> Seeded:
-    upgrade(pg_url)
-    return seed_users_with_orders(pg_url, users=60, orders_per_user=7)
 
 
 @pytest.fixture

@@ -9,44 +9,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import graphql
 import psycopg
 import pytest
-import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from guide.api_design import graphql_port as port
 from reference.api_design.auth import Principal
-from reference.api_design.graphql.app import make_engine, make_sessions
+from reference.api_design.graphql.app import make_sessions
 from reference.api_design.graphql.events import order_channel, wait_for_listeners
 from reference.api_design.graphql.schema import schema as reference_schema
-from reference.api_design.graphql.seed import Seeded, seed_users_with_orders
+from reference.api_design.graphql.seed import Seeded
 from reference.api_design.graphql.statements import count_statements
-from reference.databases.migrate import upgrade
 from reference.databases.models import UserRole
 
 NESTED = """
 { users(first: 50) { edges { node { id orders(first: 5) {
     totalCount edges { node { id status } } } } } } }
 """
-
-
-@pytest.fixture
-def seeded(pg_url: str) -> Seeded:
-    upgrade(pg_url)
-    return seed_users_with_orders(pg_url, users=60, orders_per_user=7)
-
-
-@pytest_asyncio.fixture
-async def engine(pg_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(pg_url)
-    async with engine.connect():
-        pass
-    yield engine
-    await engine.dispose()
 
 
 def context(engine: AsyncEngine, pg_url: str, principal: Principal | None) -> port.GuideContext:

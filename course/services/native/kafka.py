@@ -38,9 +38,22 @@ JVM_OPTIONS = (
 )
 
 
+# Kafka's Uuid.RESERVED: the zero id and the metadata topic's id (0…01) are never handed out.
+RESERVED_IDS = frozenset({0, 1})
+
+
 def new_cluster_id() -> str:
-    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (22 characters)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A KRaft cluster id, drawn as Kafka's ``Uuid.randomUuid()`` draws one.
+
+    16 random bytes, URL-safe base64 without padding (22 characters). Like Kafka, a draw that is
+    reserved or whose text starts with ``-`` (one in 64) is drawn again: such an id reads as an
+    option to command-line tools.
+    """
+    while True:
+        drawn = uuid.uuid4()
+        text = base64.urlsafe_b64encode(drawn.bytes).decode().rstrip("=")
+        if drawn.int not in RESERVED_IDS and not text.startswith("-"):
+            return text
 
 
 def server_properties(
@@ -142,22 +155,26 @@ class KafkaServer(MavenJarServer):
     def formatted(self) -> bool:
         return (self.paths().data / "meta.properties").exists()
 
-    def format_storage(self, progress: Progress) -> None:
-        """Format the KRaft metadata log once; a formatted directory is kept across restarts."""
-        cluster_id = new_cluster_id()
-        progress(f"formatting Kafka storage (cluster id {cluster_id})")
+    def format_command(self, cluster_id: str) -> list[str]:
+        """``kafka-storage format`` for this node. Values go in ``--option=value`` form, so none can be
+        read as an option of its own (an id or a path that starts with ``-``)."""
         command = self.java_command(
             "kafka.tools.StorageTool",
             "format",
             "--standalone",
             "--ignore-formatted",
-            "--cluster-id",
-            cluster_id,
-            "--config",
-            str(self.config_file),
+            f"--cluster-id={cluster_id}",
+            f"--config={self.config_file}",
         )
         # A run of a few seconds: the C1 compiler alone gets it done sooner.
         command.insert(1, "-XX:TieredStopAtLevel=1")
+        return command
+
+    def format_storage(self, progress: Progress, cluster_id: str | None = None) -> None:
+        """Format the KRaft metadata log once; a formatted directory is kept across restarts."""
+        cluster_id = cluster_id or new_cluster_id()
+        progress(f"formatting Kafka storage (cluster id {cluster_id})")
+        command = self.format_command(cluster_id)
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0 or not self.formatted():
             raise ServiceError(

@@ -5,8 +5,9 @@ balance. A lock with a TTL can have two holders: worker A stalls past the TTL, w
 lock and writes, then A wakes up and writes its stale balance over B's. The guide's lock stops there.
 
 Every acquire hands out a fencing token (``lease.fence``) that grows with every acquisition. Make the
-database refuse any write whose token is not newer than the last one it accepted, in ONE statement
-(a read-then-write in Python would race).
+database refuse any write whose token is older than the last one it accepted, in ONE statement
+(a read-then-write in Python would race). The same token again is the current holder writing a
+second time under its lease: that write must go through.
 
 The table (created for you by ``create_accounts``)::
 
@@ -29,10 +30,10 @@ def create_accounts(conn: Connection) -> None:
 
 
 def fenced_set_balance(conn: Connection, account_id: str, balance: int, fence: int) -> bool:
-    """Set the account's balance and remember ``fence``, unless a write with a token ``>= fence``
+    """Set the account's balance and remember ``fence``, unless a write with a token ``> fence``
     was already accepted. ``True`` if written, ``False`` if refused as stale (nothing changes).
     Raises ``LookupError`` for an account that does not exist."""
-    # TODO: in one UPDATE, write balance and fence only where the stored fence is older than this
-    # one; report whether a row was written, and raise LookupError when the account does not exist
-    # at all.
+    # TODO: in one UPDATE, write balance and fence only where the stored fence is not newer than
+    # this one; report whether a row was written, and raise LookupError when the account does not
+    # exist at all.
     raise NotImplementedError

@@ -54,15 +54,38 @@ def test_stalled_holder_cannot_overwrite(
     assert read(accounts) == (250, b.fence)
 
 
-def test_newer_tokens_write_and_equal_tokens_do_not(exercise: ModuleType, accounts: Engine) -> None:
-    """Each newer token writes; a token equal to the last accepted one is not newer and is refused
-    (the same holder replaying its write must not win over a later holder's fence)."""
+def test_newer_and_equal_tokens_write_and_older_ones_do_not(
+    exercise: ModuleType, accounts: Engine
+) -> None:
+    """Each newer token writes; the same token again is the current holder's next write under its
+    lease and writes too; an older token is a stale holder and is refused (nothing changes)."""
     with accounts.begin() as conn:
         assert exercise.fenced_set_balance(conn, "acc-1", 110, 1) is True
         assert exercise.fenced_set_balance(conn, "acc-1", 120, 5) is True
-        assert exercise.fenced_set_balance(conn, "acc-1", 130, 5) is False
         assert exercise.fenced_set_balance(conn, "acc-1", 140, 3) is False
     assert read(accounts) == (120, 5)
+
+
+def test_the_holder_writes_twice_under_one_lease(
+    exercise: ModuleType, accounts: Engine, redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    """A holder that writes twice under one lease must see both writes accepted: refusing an equal
+    token (``fence < :fence``) lets a holder write once per lease and makes its second write look
+    like a lost lock. A stale holder is still refused after that."""
+    lock = RedisLock(redis_client, "acc-1", ttl_ms=100, prefix=redis_prefix)
+    a = lock.acquire()
+    assert a is not None
+    while lock.owner_token() is not None:  # A stalls until its lock expires
+        time.sleep(0.01)
+    b = lock.acquire()
+    assert b is not None
+    with accounts.begin() as conn:
+        assert exercise.fenced_set_balance(conn, "acc-1", 150, b.fence) is True
+    with accounts.begin() as conn:
+        assert exercise.fenced_set_balance(conn, "acc-1", 175, b.fence) is True
+    with accounts.begin() as conn:
+        assert exercise.fenced_set_balance(conn, "acc-1", 999, a.fence) is False
+    assert read(accounts) == (175, b.fence)
 
 
 def test_unknown_account_is_an_error(exercise: ModuleType, accounts: Engine) -> None:

@@ -5,8 +5,9 @@ balance. A lock with a TTL can have two holders: worker A stalls past the TTL, w
 lock and writes, then A wakes up and writes its stale balance over B's. The guide's lock stops there.
 
 Every acquire hands out a fencing token (``lease.fence``) that grows with every acquisition. Make the
-database refuse any write whose token is not newer than the last one it accepted, in ONE statement
-(a read-then-write in Python would race).
+database refuse any write whose token is older than the last one it accepted, in ONE statement
+(a read-then-write in Python would race). The same token again is the current holder writing a
+second time under its lease: that write must go through.
 
 The table (created for you by ``create_accounts``)::
 
@@ -29,13 +30,13 @@ def create_accounts(conn: Connection) -> None:
 
 
 def fenced_set_balance(conn: Connection, account_id: str, balance: int, fence: int) -> bool:
-    """Set the account's balance and remember ``fence``, unless a write with a token ``>= fence``
+    """Set the account's balance and remember ``fence``, unless a write with a token ``> fence``
     was already accepted. ``True`` if written, ``False`` if refused as stale (nothing changes).
     Raises ``LookupError`` for an account that does not exist."""
     result = conn.execute(
         text(
             "UPDATE accounts SET balance = :balance, fence = :fence"
-            " WHERE id = :id AND fence < :fence"
+            " WHERE id = :id AND fence <= :fence"
         ),
         {"id": account_id, "balance": balance, "fence": fence},
     )

@@ -198,3 +198,50 @@ def test_bad_arguments_are_refused(
             fenced_write(conn, "report", "x", 0)
         with pytest.raises(LookupError, match="does not exist"):
             fenced_write(conn, "no-such-resource", "x", 1)
+
+
+def test_the_holder_writes_twice_and_a_stale_holder_still_fails(
+    redis_client: redis.Redis, redis_prefix: str, resource: Engine
+) -> None:
+    """An equal token is the current holder writing again, not a stale one: only lower tokens are
+    refused (``fence <= :f``). With ``fence < :f`` the holder could write once per lease."""
+    lock = RedisLock(redis_client, "report", ttl_ms=100, prefix=redis_prefix)
+    a = lock.acquire()
+    assert a is not None
+    wait_until_free(lock)
+    b = lock.acquire()
+    assert b is not None
+    with resource.begin() as conn:
+        assert fenced_write(conn, "report", "B, first write", b.fence) is True
+        assert fenced_write(conn, "report", "B, second write", b.fence) is True
+        assert fenced_write(conn, "report", "written by A", a.fence) is False
+        assert read_fenced(conn, "report") == ("B, second write", b.fence)
+
+
+@pytest.mark.parametrize("ttl_ms", [1.5, 0, -5, True, 10**30])
+def test_extend_refuses_a_bad_ttl_like_the_constructor(
+    redis_client: redis.Redis, redis_prefix: str, ttl_ms: object
+) -> None:
+    """A float, a bool or a TTL Redis cannot store is the constructor's ValueError, not a raw
+    ResponseError from PEXPIRE; the lock keeps its TTL."""
+    lock = RedisLock(redis_client, "report", ttl_ms=10_000, prefix=redis_prefix)
+    lease = lock.acquire()
+    assert lease is not None
+    with pytest.raises(ValueError, match="ttl_ms must be a positive integer"):
+        lock.extend(lease, ttl_ms)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="ttl_ms must be a positive integer"):
+        RedisLock(redis_client, "report", ttl_ms=ttl_ms, prefix=redis_prefix)  # type: ignore[arg-type]
+    assert 0 < redis_client.pttl(lock.key) <= 10_000
+
+
+def test_fenced_write_refuses_values_postgres_cannot_store(resource: Engine) -> None:
+    """A token past bigint or a NUL in the body is a ValueError before the query, not psycopg's
+    DataError from inside it; nothing is written."""
+    with resource.begin() as conn:
+        with pytest.raises(ValueError, match="fence must be a positive integer"):
+            fenced_write(conn, "report", "x", 2**63)
+        with pytest.raises(ValueError, match="NUL"):
+            fenced_write(conn, "report", "a\x00b", 1)
+        with pytest.raises(ValueError, match="NUL"):
+            create_resource(conn, "bad\x00id", "x")
+        assert read_fenced(conn, "report") == ("initial", 0)

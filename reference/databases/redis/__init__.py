@@ -4,7 +4,7 @@
 - :mod:`.json_cache` — JSON values that tell a miss (``MISSING``) from a stored falsy value.
 - :mod:`.lock` — a ``SET NX PX`` lock with an owner-checked Lua release, bounded acquire wait,
   owner-only extend and a fencing token from ``INCR``.
-- :mod:`.fencing` — the fenced write a lock holder makes (``UPDATE … WHERE fence < :f``) in
+- :mod:`.fencing` — the fenced write a lock holder makes (``UPDATE … WHERE fence <= :f``) in
   PostgreSQL.
 - :mod:`.rate_limiter` — a sliding-window limiter as one Lua script on the server's clock.
 

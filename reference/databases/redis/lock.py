@@ -8,7 +8,7 @@ token, a Lua compare-and-delete release). What it lacked:
   resource must refuse the stale holder. Every successful acquire here returns a fencing token from
   ``INCR`` (taken in the same Lua script, so tokens increase in acquisition order), and the
   protected write carries it (:func:`reference.databases.redis.fencing.fenced_write`: ``UPDATE …
-  WHERE fence < :f``).
+  WHERE fence <= :f``).
 - **Renewal.** :meth:`RedisLock.extend` pushes the expiry out, and only for the current owner.
 - **A bounded acquire.** :meth:`RedisLock.acquire` waits at most ``wait_seconds`` and returns
   ``None`` rather than spinning forever or failing on the first try.
@@ -58,6 +58,20 @@ return 0
 """
 
 
+MAX_TTL_MS: Final = 24 * 3600 * 1000
+"""A day. A lease longer than that is a bug, and a TTL near 2^63 ms would fail inside ``PEXPIRE``."""
+
+
+def check_ttl_ms(ttl_ms: int) -> int:
+    """``ttl_ms`` if it is an int in ``1…MAX_TTL_MS``; otherwise ``ValueError`` (never Redis's own
+    ``ResponseError`` from a script halfway through)."""
+    if isinstance(ttl_ms, bool) or not isinstance(ttl_ms, int) or not 0 < ttl_ms <= MAX_TTL_MS:
+        raise ValueError(
+            f"ttl_ms must be a positive integer of milliseconds up to {MAX_TTL_MS} (got {ttl_ms!r})"
+        )
+    return ttl_ms
+
+
 class LockNotAcquiredError(TimeoutError):
     """Raised by :meth:`RedisLock.hold` when the lock stayed taken for the whole wait."""
 
@@ -82,10 +96,8 @@ class RedisLock:
     def __init__(self, client: redis.Redis, name: str, ttl_ms: int, *, prefix: str = "") -> None:
         if not name:
             raise ValueError("lock name must not be empty")
-        if isinstance(ttl_ms, bool) or not isinstance(ttl_ms, int) or ttl_ms <= 0:
-            raise ValueError(f"ttl_ms must be a positive integer of milliseconds (got {ttl_ms!r})")
         self.name = name
-        self.ttl_ms = ttl_ms
+        self.ttl_ms = check_ttl_ms(ttl_ms)
         self.key = f"{prefix}lock:{{{name}}}"
         self.fence_key = f"{self.key}:fence"
         self._client = client
@@ -132,9 +144,7 @@ class RedisLock:
         token is stale from now on, and the fenced write will refuse it anyway).
         """
         token = lease.token if isinstance(lease, Lease) else lease
-        new_ttl = self.ttl_ms if ttl_ms is None else ttl_ms
-        if isinstance(new_ttl, bool) or new_ttl <= 0:
-            raise ValueError(f"ttl_ms must be a positive integer of milliseconds (got {new_ttl!r})")
+        new_ttl = self.ttl_ms if ttl_ms is None else check_ttl_ms(ttl_ms)
         return int(self._extend(keys=[self.key], args=[token, new_ttl])) == 1
 
     def owner_token(self) -> str | None:

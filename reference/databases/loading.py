@@ -19,6 +19,7 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, load_only, selectinload
 
 from reference.databases.models import User
+from reference.databases.pagination import check_limit
 
 
 class StatementCounter:
@@ -52,6 +53,7 @@ def count_statements(engine: Engine) -> Iterator[StatementCounter]:
 
 
 def _newest_users(limit: int) -> Any:
+    check_limit(limit)
     return (
         select(User)
         .options(load_only(User.id, User.name, User.created_at))

@@ -27,6 +27,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
+from reference.databases.bounds import BIGINT_MAX, check_int
 from reference.databases.models import UserStatus
 
 MAX_LIMIT = 100
@@ -83,9 +84,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 
 def check_limit(limit: int) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise ValueError(f"limit must be an integer between 1 and {MAX_LIMIT}")
-    return limit
+    """``limit`` if it is an int in ``1…MAX_LIMIT``; otherwise ``ValueError``."""
+    return check_int("limit", limit, minimum=1, maximum=MAX_LIMIT)
+
+
+def check_page(page: int, limit: int) -> int:
+    """``page`` (1-based) if its ``OFFSET`` fits in a bigint; otherwise ``ValueError``, not the
+    ``DataError`` PostgreSQL would raise for ``OFFSET`` past 2^63 - 1."""
+    return check_int("page", page, minimum=1, maximum=BIGINT_MAX // limit + 1)
 
 
 def _rows(conn: Connection, sql: str, params: dict[str, object]) -> list[UserRow]:
@@ -121,9 +127,7 @@ def keyset_page(conn: Connection, cursor: str | None, limit: int = 20) -> Keyset
 def offset_page(conn: Connection, page: int, limit: int = 20) -> list[UserRow]:
     """Page ``page`` (1-based) by ``OFFSET`` — correct with the same stable order, slow when
     deep."""
-    check_limit(limit)
-    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
-        raise ValueError("page must be an integer >= 1")
+    check_page(page, check_limit(limit))
     return _rows(
         conn,
         f"SELECT {_COLUMNS} FROM users ORDER BY created_at DESC, id DESC "

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from reference.databases.pagination import check_limit
+
 RECENT_USERS_WITH_ORDER_COUNTS = """
 SELECT u.id, u.email, u.name, u.created_at, oc.order_count
 FROM (
@@ -72,11 +74,11 @@ class Spender:
 
 def recent_users_with_order_counts(conn: Connection, limit: int = 20) -> list[UserOrderCount]:
     """The ``limit`` newest active users with how many orders each has placed."""
-    rows = conn.execute(text(RECENT_USERS_WITH_ORDER_COUNTS), {"limit": limit})
+    rows = conn.execute(text(RECENT_USERS_WITH_ORDER_COUNTS), {"limit": check_limit(limit)})
     return [UserOrderCount(r.id, r.email, r.name, r.order_count) for r in rows]
 
 
 def top_spenders(conn: Connection, limit: int = 20) -> list[Spender]:
     """Active users by money spent on delivered orders, biggest first (ties by id)."""
-    rows = conn.execute(text(TOP_SPENDERS), {"limit": limit})
+    rows = conn.execute(text(TOP_SPENDERS), {"limit": check_limit(limit)})
     return [Spender(r.id, r.name, r.email, r.order_count, int(r.total_spent_cents)) for r in rows]

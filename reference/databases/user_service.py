@@ -7,7 +7,9 @@ fixed here:
 - the search escapes LIKE wildcards, so ``"50%"`` matches the literal text, not "50 then anything";
 - it is ``ILIKE`` on ``name``/``email`` themselves, which the pg_trgm GIN index can serve;
 - rows are ordered by ``(created_at, id)`` — unique, so pages never overlap or skip;
-- ``page < 1`` and a limit outside ``1…MAX_LIMIT`` raise ``ValueError`` (an API maps it to 422);
+- ``page < 1`` and a limit outside ``1…MAX_LIMIT`` raise ``ValueError`` (an API maps it to 422),
+  and so do a page whose ``OFFSET`` is past ``bigint`` and a NUL in ``search`` (which PostgreSQL
+  would refuse with ``DataError``, an API's 500);
 - only public columns are selected — ``password_hash`` never leaves the database;
 - the page and the total are read in one REPEATABLE READ transaction, so they come from one
 snapshot.
@@ -24,7 +26,9 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
+from reference.databases.bounds import check_int, check_text
 from reference.databases.models import User, UserRole, UserStatus
+from reference.databases.pagination import check_page
 
 MAX_LIMIT = 100
 MAX_SEARCH_LENGTH = 100
@@ -73,12 +77,10 @@ def search_condition(search: str) -> ColumnElement[bool]:
 
 
 def _validate(search: str | None, page: int, limit: int) -> None:
-    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
-        raise ValueError("page must be an integer >= 1")
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise ValueError(f"limit must be an integer between 1 and {MAX_LIMIT}")
-    if search is not None and len(search) > MAX_SEARCH_LENGTH:
-        raise ValueError(f"search must be at most {MAX_SEARCH_LENGTH} characters")
+    check_int("limit", limit, minimum=1, maximum=MAX_LIMIT)
+    check_page(page, limit)  # an OFFSET past bigint is a ValueError, not a DataError
+    if search is not None:
+        check_text("search", search, max_length=MAX_SEARCH_LENGTH)  # NUL: PostgreSQL's DataError
 
 
 SNAPSHOT_LEVELS = frozenset({"REPEATABLE READ", "SERIALIZABLE"})

@@ -30,7 +30,7 @@ def search_users(users: Collection[Any], query: object, *, limit: int = 20) -> l
     """Users matching ``query`` by relevance (name counts five times a bio), at most ``limit``."""
     if not isinstance(query, str) or not query.strip():
         raise ValueError("query must be a non-empty string")
-    if isinstance(limit, bool) or not 1 <= limit <= 100:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
         raise ValueError("limit must be between 1 and 100")
     cursor = (
         users.find(

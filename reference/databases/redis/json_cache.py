@@ -4,8 +4,8 @@ fixed.
 The guide returned ``json ? JSON.parse(json) : null``: a stored ``null`` and a miss look the same,
 so a cache of "this user has no avatar" is a permanent miss. It wrote ``ttlSeconds ? setex : set``,
 so a TTL of 0 silently meant *never expire*. Here a miss is the :data:`MISSING` sentinel (``0``,
-``""``, ``False``, ``[]`` and ``None`` all come back as stored), and a TTL that is not positive is
-refused with ``ValueError``. Taught in ``notebooks/02_databases_redis.ipynb``.
+``""``, ``False``, ``[]`` and ``None`` all come back as stored), and a TTL that is not positive, or
+longer than :data:`MAX_TTL` (Redis refuses an expiry past 2^63 ms), is refused with ``ValueError``. Taught in ``notebooks/02_databases_redis.ipynb``.
 """
 
 from __future__ import annotations
@@ -41,16 +41,20 @@ MISSING: Final = Missing.MISSING
 """Returned by :func:`get_json` when the key does not exist (or has expired). Test with ``is``."""
 
 
+MAX_TTL: Final = timedelta(days=3650)
+"""Ten years: longer than any cache entry needs, far inside what ``SET … PX`` accepts."""
+
+
 def _ttl_milliseconds(ttl: float | timedelta | None) -> int | None:
     if ttl is None:
         return None
     if isinstance(ttl, bool):
         raise TypeError("ttl must be a number of seconds or a timedelta, not a bool")
     seconds = ttl.total_seconds() if isinstance(ttl, timedelta) else float(ttl)
-    if not math.isfinite(seconds) or seconds <= 0:
+    if not math.isfinite(seconds) or not 0 < seconds <= MAX_TTL.total_seconds():
         raise ValueError(
-            f"ttl must be a positive number of seconds (got {ttl!r}); "
-            "pass ttl=None for a key that never expires"
+            f"ttl must be a positive number of seconds up to {MAX_TTL.total_seconds():.0f} "
+            f"(got {ttl!r}); pass ttl=None for a key that never expires"
         )
     milliseconds = math.ceil(seconds * 1000)
     return milliseconds

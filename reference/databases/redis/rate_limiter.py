@@ -28,14 +28,29 @@ from typing import Final
 
 import redis
 
+MAX_LIMIT: Final = 1_000_000_000
+"""Far above any real limit, far below 2^53 (past it Lua's doubles miscount ``remaining``)."""
+MAX_WINDOW_MS: Final = 366 * 24 * 3600 * 1000
+"""A year: microsecond scores stay exact doubles, and ``PEXPIRE`` always accepts the window."""
+
 # KEYS[1]: the window's sorted set. ARGV[1]: limit, ARGV[2]: window (ms), ARGV[3]: unique member.
 # Scores are server microseconds. Lua numbers are doubles and redis.call() would turn them into
 # strings with "%.14g" (losing the last digits of a 16-digit microsecond time), so numbers are
 # formatted here. Returns {allowed (1/0), remaining, retry_after_ms, count}.
-SCRIPT: Final = """
+# A script is not a transaction: a command that fails after ZADD (PEXPIRE with a window it cannot
+# take) would leave the member in a key that never expires. So the arguments are checked before
+# the first write, here as well as in Python (any client may EVALSHA it).
+SCRIPT: Final = f"""
 local key = KEYS[1]
 local limit = tonumber(ARGV[1])
-local window_us = tonumber(ARGV[2]) * 1000
+local window_ms = tonumber(ARGV[2])
+if not limit or limit < 1 or limit > {MAX_LIMIT} or limit % 1 ~= 0 then
+  return redis.error_reply('limit must be an integer between 1 and {MAX_LIMIT}')
+end
+if not window_ms or window_ms < 1 or window_ms > {MAX_WINDOW_MS} or window_ms % 1 ~= 0 then
+  return redis.error_reply('window_ms must be an integer between 1 and {MAX_WINDOW_MS}')
+end
+local window_us = window_ms * 1000
 local t = redis.call('TIME')
 local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local function num(n) return string.format('%.0f', n) end
@@ -44,12 +59,12 @@ redis.call('ZREMRANGEBYSCORE', key, '-inf', num(now_us - window_us))
 local count = redis.call('ZCARD', key)
 if count < limit then
   redis.call('ZADD', key, num(now_us), ARGV[3])
-  redis.call('PEXPIRE', key, ARGV[2])
-  return {1, limit - count - 1, 0, count + 1}
+  redis.call('PEXPIRE', key, num(window_ms))
+  return {{1, limit - count - 1, 0, count + 1}}
 end
 local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
 local retry_us = tonumber(oldest[2]) + window_us - now_us
-return {0, 0, math.max(1, math.ceil(retry_us / 1000)), count}
+return {{0, 0, math.max(1, math.ceil(retry_us / 1000)), count}}
 """
 
 
@@ -82,9 +97,14 @@ class SlidingWindowLimiter:
     def __init__(
         self, client: redis.Redis, limit: int, window_ms: int, *, prefix: str = ""
     ) -> None:
-        for label, value in (("limit", limit), ("window_ms", window_ms)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{label} must be a positive integer (got {value!r})")
+        for label, value, maximum in (
+            ("limit", limit, MAX_LIMIT),
+            ("window_ms", window_ms, MAX_WINDOW_MS),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= maximum:
+                raise ValueError(
+                    f"{label} must be a positive integer up to {maximum} (got {value!r})"
+                )
         self.limit = limit
         self.window_ms = window_ms
         self.prefix = prefix

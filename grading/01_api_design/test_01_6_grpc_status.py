@@ -15,9 +15,12 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
 
 from course.harness.loader import load_exercise
+from reference.api_design.auth import Principal, StaticTokens
+from reference.api_design.grpc.auth import bearer_channel
 from reference.api_design.grpc.errors import status_for
 from reference.api_design.grpc.gen.user.v1 import user_pb2, user_pb2_grpc
 from reference.api_design.grpc.server import start_server
+from reference.databases.models import UserRole
 
 SECRET_WORDS = ("leaky_secret_table", "leaky_secret_key", "duplicate key", "violates", "relation")
 
@@ -129,7 +132,7 @@ def test_no_exception_text_reaches_the_client(exercise: ModuleType, db: Engine, 
 
 @pytest.fixture
 def served_by(exercise: ModuleType) -> Iterator[Callable[[str], user_pb2_grpc.UserServiceStub]]:
-    """The reference gRPC server with YOUR mapping for database errors."""
+    """The reference gRPC server with YOUR mapping for database errors; calls come from an admin."""
     running: list[object] = []
     channels: list[grpc.Channel] = []
 
@@ -139,9 +142,10 @@ def served_by(exercise: ModuleType) -> Iterator[Callable[[str], user_pb2_grpc.Us
         return status_for(exc)
 
     def start(database_url: str) -> user_pb2_grpc.UserServiceStub:
-        server = start_server(database_url, status_mapper=mapper)
+        admin = StaticTokens({"admin-token": Principal(uuid.uuid4(), UserRole.ADMIN)})
+        server = start_server(database_url, authenticator=admin, status_mapper=mapper)
         running.append(server)
-        channel = grpc.insecure_channel(server.target)
+        channel = bearer_channel(server.target, "admin-token")
         channels.append(channel)
         return user_pb2_grpc.UserServiceStub(channel)
 

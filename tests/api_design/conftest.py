@@ -1,4 +1,5 @@
-"""Fixtures for chapter 01: a migrated database, seeded principals and orders, app clients, engines."""
+"""Fixtures for chapter 01: a migrated database, seeded principals and orders, app clients, engines,
+and the gRPC server with per-principal stubs."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from reference.api_design.app import create_app
 from reference.api_design.graphql.app import make_engine
 from reference.api_design.graphql.seed import Seeded, seed_users_with_orders
+from reference.api_design.grpc.auth import bearer_channel
+from reference.api_design.grpc.gen.user.v1 import user_pb2_grpc
+from reference.api_design.grpc.server import RunningServer, start_server
 from reference.api_design.seed import CHEAP_HASHER, Cast, seed_cast
 from reference.databases.migrate import upgrade
 
@@ -70,3 +74,28 @@ async def engine(pg_url: str) -> AsyncIterator[AsyncEngine]:
         pass
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+def grpc_server(api_db: str, cast: Cast) -> Iterator[RunningServer]:
+    """The reference gRPC server on the test database, accepting the cast's tokens (as REST does)."""
+    running = start_server(api_db, authenticator=cast.authenticator)
+    yield running
+    running.stop(0)
+
+
+@pytest.fixture
+def grpc_as(
+    grpc_server: RunningServer, cast: Cast
+) -> Iterator[Callable[[str], user_pb2_grpc.UserServiceStub]]:
+    """``grpc_as("alice")``: a stub whose every call carries alice's bearer token."""
+    channels = []
+
+    def stub_for(name: str) -> user_pb2_grpc.UserServiceStub:
+        channel = bearer_channel(grpc_server.target, cast.token(name))
+        channels.append(channel)
+        return user_pb2_grpc.UserServiceStub(channel)
+
+    yield stub_for
+    for channel in channels:
+        channel.close()

@@ -1,6 +1,7 @@
 """The reference ``user.v1.UserService`` against a real in-process server and a real channel.
 
-Status codes (§1.8): INVALID_ARGUMENT for malformed input, NOT_FOUND, ALREADY_EXISTS,
+Calls carry the admin's bearer token (``grpc_as`` in conftest); who may call what is in
+``test_grpc_auth.py``, hostile input in ``test_grpc_hostile.py``. Status codes (§1.8): INVALID_ARGUMENT for malformed input, NOT_FOUND, ALREADY_EXISTS,
 DEADLINE_EXCEEDED with the server actually stopping work, INTERNAL without exception text; plus
 opaque page tokens, the update stream and the standard health service.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC
 
@@ -21,7 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import Connection, create_engine, text
 
 from reference.api_design.graphql.events import wait_for_listeners
-from reference.api_design.graphql.seed import Seeded, seed_users_with_orders
+from reference.api_design.grpc.auth import bearer_channel
 from reference.api_design.grpc.gen.user.v1 import user_pb2, user_pb2_grpc
 from reference.api_design.grpc.repository import (
     USER_UPDATES_CHANNEL,
@@ -30,8 +31,8 @@ from reference.api_design.grpc.repository import (
     publish_user_update,
 )
 from reference.api_design.grpc.server import RunningServer, start_server
+from reference.api_design.seed import Cast, seed_users
 from reference.config import to_sqlalchemy_url
-from reference.databases.migrate import upgrade
 
 PASSWORD = "correct horse battery staple"
 
@@ -47,27 +48,22 @@ def sa_connection(pg_url: str) -> Iterator[Connection]:
 
 
 @pytest.fixture
-def seeded(pg_url: str) -> Seeded:
-    upgrade(pg_url)
-    return seed_users_with_orders(pg_url, users=5, orders_per_user=0)
+def stub(grpc_as: Callable[[str], user_pb2_grpc.UserServiceStub]) -> user_pb2_grpc.UserServiceStub:
+    """The admin's stub: these tests are about status codes, not about who may call."""
+    return grpc_as("admin")
 
 
 @pytest.fixture
-def server(pg_url: str, seeded: Seeded) -> Iterator[RunningServer]:
-    running = start_server(pg_url)
-    yield running
-    running.stop(0)
-
-
-@pytest.fixture
-def channel(server: RunningServer) -> Iterator[grpc.Channel]:
-    with grpc.insecure_channel(server.target) as channel:
+def channel(grpc_server: RunningServer) -> Iterator[grpc.Channel]:
+    """A channel without credentials: the health service answers anyone (probes have no token)."""
+    with grpc.insecure_channel(grpc_server.target) as channel:
         yield channel
 
 
-@pytest.fixture
-def stub(channel: grpc.Channel) -> user_pb2_grpc.UserServiceStub:
-    return user_pb2_grpc.UserServiceStub(channel)
+@contextmanager
+def admin_stub(running: RunningServer, cast: Cast) -> Iterator[user_pb2_grpc.UserServiceStub]:
+    with bearer_channel(running.target, cast.token("admin")) as channel:
+        yield user_pb2_grpc.UserServiceStub(channel)
 
 
 def rpc_error(call: object) -> grpc.RpcError:
@@ -77,16 +73,15 @@ def rpc_error(call: object) -> grpc.RpcError:
 
 
 def test_get_user_returns_the_row_with_its_timestamp(
-    stub: user_pb2_grpc.UserServiceStub, seeded: Seeded, pg_url: str
+    stub: user_pb2_grpc.UserServiceStub, cast: Cast, pg_url: str
 ) -> None:
     """GetUser returns the user; created_at survives the trip as a google.protobuf.Timestamp."""
-    user = stub.GetUser(user_pb2.GetUserRequest(id=str(seeded.user_ids[0])), timeout=5)
+    alice = cast.principals["alice"].user_id
+    user = stub.GetUser(user_pb2.GetUserRequest(id=str(alice)), timeout=5)
     with psycopg.connect(pg_url) as conn:
-        row = conn.execute(
-            "SELECT email, created_at FROM users WHERE id = %s", (seeded.user_ids[0],)
-        ).fetchone()
+        row = conn.execute("SELECT email, created_at FROM users WHERE id = %s", (alice,)).fetchone()
     assert row is not None
-    assert (user.id, user.email, user.name) == (str(seeded.user_ids[0]), row[0], "User 1")
+    assert (user.id, user.email, user.name) == (str(alice), row[0], "alice")
     assert user.status == user_pb2.USER_STATUS_ACTIVE
     assert user.created_at.ToDatetime(tzinfo=UTC) == row[1]
 
@@ -108,9 +103,10 @@ def test_unknown_id_is_not_found(stub: user_pb2_grpc.UserServiceStub) -> None:
 
 
 def test_list_users_pages_with_opaque_tokens(
-    stub: user_pb2_grpc.UserServiceStub, seeded: Seeded
+    stub: user_pb2_grpc.UserServiceStub, cast: Cast, api_db: str
 ) -> None:
     """Pages of 2 walk all 6 users exactly once; the last page has no next_page_token."""
+    assert seed_users(api_db, 2) == 6
     seen: list[str] = []
     token = ""
     pages = 0
@@ -121,16 +117,16 @@ def test_list_users_pages_with_opaque_tokens(
         token = page.next_page_token
         if not token:
             break
-        assert str(seeded.user_ids[0]) not in token  # opaque: not the raw id
+        assert str(cast.principals["alice"].user_id) not in token  # opaque: not the raw id
     assert pages == 3
     assert len(seen) == len(set(seen)) == 6
 
 
 def test_page_size_zero_means_default_and_huge_is_coerced(
-    stub: user_pb2_grpc.UserServiceStub, pg_url: str
+    stub: user_pb2_grpc.UserServiceStub, api_db: str
 ) -> None:
     """AIP-158: page_size 0 → default 50; 1000 → at most 100; negative → INVALID_ARGUMENT."""
-    seed_users_with_orders_more(pg_url, 150)
+    seed_users(api_db, 150)
     default = stub.ListUsers(user_pb2.ListUsersRequest(), timeout=5)
     huge = stub.ListUsers(user_pb2.ListUsersRequest(page_size=1000), timeout=5)
     assert len(default.users) == 50
@@ -138,15 +134,6 @@ def test_page_size_zero_means_default_and_huge_is_coerced(
     assert huge.next_page_token
     negative = rpc_error(lambda: stub.ListUsers(user_pb2.ListUsersRequest(page_size=-1), timeout=5))
     assert negative.code() == grpc.StatusCode.INVALID_ARGUMENT
-
-
-def seed_users_with_orders_more(pg_url: str, count: int) -> None:
-    with psycopg.connect(pg_url) as conn:
-        conn.execute(
-            "INSERT INTO users (email, name, password_hash)"
-            " SELECT format('extra%%s@example.com', n), 'Extra', 'x' FROM generate_series(1, %s) n",
-            (count,),
-        )
 
 
 def test_forged_page_token_is_invalid_argument(stub: user_pb2_grpc.UserServiceStub) -> None:
@@ -197,12 +184,13 @@ def test_create_user_validates_input(
     assert error.details()
 
 
-def test_database_failure_is_internal_without_exception_text(pg_url: str) -> None:
+def test_database_failure_is_internal_without_exception_text(pg_url: str, cast: Cast) -> None:
     """§1.8: when PostgreSQL fails, the client gets INTERNAL and a generic message — no driver text."""
-    broken = start_server(pg_url.rsplit("/", 1)[0] + "/no_such_database_here")
+    broken = start_server(
+        pg_url.rsplit("/", 1)[0] + "/no_such_database_here", authenticator=cast.authenticator
+    )
     try:
-        with grpc.insecure_channel(broken.target) as channel:
-            stub = user_pb2_grpc.UserServiceStub(channel)
+        with admin_stub(broken, cast) as stub:
             error = rpc_error(
                 lambda: stub.GetUser(user_pb2.GetUserRequest(id=str(uuid.uuid4())), timeout=10)
             )
@@ -232,17 +220,15 @@ def active_sleeps(pg_url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def test_deadline_exceeded_and_the_server_stops_the_query(pg_url: str, seeded: Seeded) -> None:
+def test_deadline_exceeded_and_the_server_stops_the_query(pg_url: str, cast: Cast) -> None:
     """§1.8: a 50 ms deadline on a 3 s call → DEADLINE_EXCEEDED, and the query is cancelled."""
-    slow = start_server(pg_url, repository=SlowRepository())
+    slow = start_server(pg_url, authenticator=cast.authenticator, repository=SlowRepository())
+    alice = cast.principals["alice"].user_id
     try:
-        with grpc.insecure_channel(slow.target) as channel:
-            stub = user_pb2_grpc.UserServiceStub(channel)
+        with admin_stub(slow, cast) as stub:
             started = time.monotonic()
             error = rpc_error(
-                lambda: stub.GetUser(
-                    user_pb2.GetUserRequest(id=str(seeded.user_ids[0])), timeout=0.05
-                )
+                lambda: stub.GetUser(user_pb2.GetUserRequest(id=str(alice)), timeout=0.05)
             )
             assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
             assert time.monotonic() - started < 1
@@ -257,7 +243,7 @@ def test_deadline_exceeded_and_the_server_stops_the_query(pg_url: str, seeded: S
 
 
 def test_health_service_reports_serving_then_not_serving(
-    channel: grpc.Channel, server: RunningServer
+    channel: grpc.Channel, grpc_server: RunningServer
 ) -> None:
     """grpc.health.v1: SERVING for the server and the service; NOT_SERVING once draining."""
     health = health_pb2_grpc.HealthStub(channel)
@@ -268,19 +254,18 @@ def test_health_service_reports_serving_then_not_serving(
         lambda: health.Check(health_pb2.HealthCheckRequest(service="nope.v1.Nope"), timeout=5)
     )
     assert unknown.code() == grpc.StatusCode.NOT_FOUND
-    server.health.enter_graceful_shutdown()
+    grpc_server.health.enter_graceful_shutdown()
     reply = health.Check(health_pb2.HealthCheckRequest(service="user.v1.UserService"), timeout=5)
     assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 def test_stream_user_updates_filters_and_ends_on_cancel(
-    stub: user_pb2_grpc.UserServiceStub, seeded: Seeded, pg_url: str
+    stub: user_pb2_grpc.UserServiceStub, cast: Cast, pg_url: str
 ) -> None:
-    """An unfiltered stream sees a CreateUser; a stream filtered to user 1 sees only user 1."""
+    """An unfiltered stream sees a CreateUser; a stream filtered to alice sees only alice."""
+    alice = cast.principals["alice"].user_id
     everything = stub.StreamUserUpdates(user_pb2.StreamUserUpdatesRequest())
-    only_first = stub.StreamUserUpdates(
-        user_pb2.StreamUserUpdatesRequest(user_ids=[str(seeded.user_ids[0])])
-    )
+    only_first = stub.StreamUserUpdates(user_pb2.StreamUserUpdatesRequest(user_ids=[str(alice)]))
     received: dict[str, user_pb2.UserUpdate] = {}
     readers = [
         threading.Thread(target=lambda: received.setdefault("all", next(everything))),
@@ -295,10 +280,10 @@ def test_stream_user_updates_filters_and_ends_on_cancel(
             timeout=5,
         )
         with psycopg.connect(pg_url) as conn:
-            conn.execute("UPDATE users SET name = 'Renamed' WHERE id = %s", (seeded.user_ids[0],))
+            conn.execute("UPDATE users SET name = 'Renamed' WHERE id = %s", (alice,))
         record = UserRepository()
         with sa_connection(pg_url) as conn:
-            found = record.get(conn, seeded.user_ids[0])
+            found = record.get(conn, alice)
             assert found is not None
             publish_user_update(conn, found, "updated")
             conn.commit()

@@ -2,29 +2,90 @@
 
 Pattern: a gRPC server is the service *plus* ``grpc.health.v1.Health`` (what load balancers and
 Kubernetes probe) — SERVING while up, NOT_SERVING once shutdown begins, so traffic drains before
-the port closes. ``port=0`` picks a free port (tests, notebooks). Run it with::
+the port closes. The server protects itself before any handler runs: a request larger than
+``max_message_bytes`` is ``RESOURCE_EXHAUSTED`` (gRPC's default of 4 MB would let a 4 MB password
+reach Argon2); bytes that are not the method's protobuf message are ``INVALID_ARGUMENT``, not the
+``INTERNAL`` grpcio answers by default (:class:`UndecodableRequests`); and the thread pool holds
+``max_streams`` long-lived update streams *plus* ``unary_workers`` threads that streams can never
+take, so unary calls and health checks keep answering while streams are open (health ``Watch`` is
+non-blocking and holds no thread). ``port=0`` picks a free port (tests, notebooks). Run it with::
 
-    uv run python -m reference.api_design.grpc.server   # listens on 127.0.0.1:50051
+    GRPC_TOKEN_SECRET=… uv run python -m reference.api_design.grpc.server   # 127.0.0.1:50051
 
 Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from sqlalchemy import Engine, create_engine
 
+from reference.api_design.auth import Authenticator, HmacTokens
 from reference.api_design.grpc.errors import status_for
 from reference.api_design.grpc.gen.user.v1 import user_pb2, user_pb2_grpc
 from reference.api_design.grpc.repository import UserRepository
-from reference.api_design.grpc.servicer import StatusMapper, UserServicer
+from reference.api_design.grpc.servicer import DEFAULT_MAX_STREAMS, StatusMapper, UserServicer
 from reference.config import get_settings, to_sqlalchemy_url
 
 SERVICE_NAME: str = user_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
+# The largest valid request is a CreateUserRequest of ~1.5 KB (or 100 stream ids, ~4 KB).
+MAX_MESSAGE_BYTES = 64 * 1024
+DEFAULT_UNARY_WORKERS = 8
+
+
+class _Undecodable:
+    """What :class:`UndecodableRequests` hands a handler instead of a message it could not parse."""
+
+
+_UNDECODABLE = _Undecodable()
+
+
+class UndecodableRequests(grpc.ServerInterceptor):  # type: ignore[misc]
+    """Answer bytes that do not parse as the method's request message with ``INVALID_ARGUMENT``.
+
+    grpcio reports a failed deserialisation as ``INTERNAL`` ("Exception deserializing request!"),
+    which tells a client that sent garbage — or a string field that is not UTF-8 — that the server
+    is broken. The deserialiser here returns a marker instead, and the handler refuses it.
+    """
+
+    def intercept_service(
+        self,
+        continuation: Callable[[Any], grpc.RpcMethodHandler | None],
+        handler_call_details: Any,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None or handler.request_streaming or handler.request_deserializer is None:
+            return handler
+        decode = handler.request_deserializer
+
+        def tolerant(raw: bytes) -> Any:
+            try:
+                return decode(raw)
+            except DecodeError:
+                return _UNDECODABLE
+
+        kind = "unary_stream" if handler.response_streaming else "unary_unary"
+        behaviour = getattr(handler, kind)
+
+        # wraps() keeps attributes grpcio reads off the behaviour (health Watch's non-blocking flag).
+        @functools.wraps(behaviour)
+        def guarded(request: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+            if request is _UNDECODABLE:
+                context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT, "the request is not a valid protobuf message"
+                )
+            return behaviour(request, context, *args, **kwargs)
+
+        return handler._replace(request_deserializer=tolerant, **{kind: guarded})
 
 
 @dataclass
@@ -49,16 +110,28 @@ def start_server(
     database_url: str,
     port: int = 0,
     *,
+    authenticator: Authenticator,
     repository: UserRepository | None = None,
     status_mapper: StatusMapper = status_for,
-    max_workers: int = 16,
+    max_streams: int = DEFAULT_MAX_STREAMS,
+    unary_workers: int = DEFAULT_UNARY_WORKERS,
+    max_message_bytes: int = MAX_MESSAGE_BYTES,
 ) -> RunningServer:
-    """Start serving on ``127.0.0.1:port`` (0 = any free port) and return the running server."""
+    """Start serving on ``127.0.0.1:port`` (0 = any free port) and return the running server.
+
+    ``authenticator`` maps a bearer token to a :class:`~reference.api_design.auth.Principal` — the
+    same seam as the REST and GraphQL apps'.
+    """
     engine = create_engine(to_sqlalchemy_url(database_url), pool_size=5, pool_pre_ping=True)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers))
-    user_pb2_grpc.add_UserServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        UserServicer(engine, database_url, repository, status_mapper), server
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_streams + unary_workers),
+        interceptors=[UndecodableRequests()],
+        options=[("grpc.max_receive_message_length", max_message_bytes)],
     )
+    servicer = UserServicer(
+        engine, database_url, authenticator, repository, status_mapper, max_streams=max_streams
+    )
+    user_pb2_grpc.add_UserServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     bound = server.add_insecure_port(f"127.0.0.1:{port}")
@@ -69,6 +142,11 @@ def start_server(
 
 
 if __name__ == "__main__":
-    running = start_server(get_settings().database_url, 50051)
+    secret = os.environ.get("GRPC_TOKEN_SECRET")
+    if not secret:
+        raise SystemExit("set GRPC_TOKEN_SECRET to a long random string (the HmacTokens key)")
+    running = start_server(
+        get_settings().database_url, 50051, authenticator=HmacTokens(secret.encode())
+    )
     print(f"user.v1.UserService on {running.target}")
     running.server.wait_for_termination()

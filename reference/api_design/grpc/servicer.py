@@ -2,15 +2,24 @@
 
 Pattern: every handler runs inside one error boundary (:meth:`UserServicer._boundary`) that turns
 exceptions into statuses with :func:`~reference.api_design.grpc.errors.status_for` and
-``context.abort`` — input is validated first (a malformed id is ``INVALID_ARGUMENT``, never a
-database cast error reported as ``INTERNAL``), and every transaction carries the caller's deadline.
-``ListUsers`` pages with opaque tokens (AIP-158: 0 → default size, over the maximum → coerced).
-``StreamUserUpdates`` LISTENs on PostgreSQL and ends when the client cancels. Taught in
-``notebooks/01_api_design_graphql_grpc.ipynb``.
+``context.abort``. Each call first authenticates its caller (``authorization`` metadata, the REST
+app's authenticator) and asks the REST app's policy (:func:`~reference.api_design.policy.may`) —
+plain users read only their own record, managers and admins list, only admins create; a record
+the caller may not read is ``NOT_FOUND``, as REST answers 404. Input is then validated — by the
+REST app's pydantic models (``UserCreate``), so the three APIs give one answer per input, and ids
+in canonical form only (never a database cast error reported as ``INTERNAL``) — and every
+transaction carries the caller's deadline. ``ListUsers`` pages with opaque tokens (AIP-158: 0 →
+default size, over the maximum → coerced). ``StreamUserUpdates`` LISTENs on PostgreSQL, shows each
+caller only the users it may read, and ends when the client cancels; each open stream holds a
+worker thread and a database connection, so at most ``max_streams`` run at once and one more is
+``RESOURCE_EXHAUSTED`` — the rest of the thread pool stays free for unary calls and health checks.
+Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``.
 """
 
 from __future__ import annotations
 
+import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,18 +27,34 @@ from typing import Any
 import grpc
 import psycopg
 from argon2 import PasswordHasher
-from email_validator import EmailNotValidError, validate_email
+from pydantic import ValidationError
 from sqlalchemy import Engine
 
+from reference.api_design.auth import Authenticator, Principal
 from reference.api_design.graphql.cursors import InvalidCursor, Keyset, decode_cursor, encode_cursor
+from reference.api_design.grpc.auth import authenticate
 from reference.api_design.grpc.deadlines import transaction_within_deadline
-from reference.api_design.grpc.errors import InvalidArgument, NotFound, parse_user_id, status_for
+from reference.api_design.grpc.errors import (
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    invalid_fields,
+    parse_user_id,
+    status_for,
+)
 from reference.api_design.grpc.gen.user.v1 import user_pb2, user_pb2_grpc
 from reference.api_design.grpc.repository import USER_UPDATES_CHANNEL, UserRecord, UserRepository
+from reference.api_design.policy import may
+from reference.api_design.schemas import UserCreate
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
-MIN_PASSWORD_LENGTH = 12
+MAX_PAGE_TOKEN_LENGTH = (
+    256  # ours are ~90 characters; longer is not one of ours, so never decode it
+)
+MAX_STREAM_USER_IDS = 100
+DEFAULT_MAX_STREAMS = 8
 STREAM_POLL_SECONDS = 0.2
 
 StatusMapper = Callable[[BaseException], tuple[grpc.StatusCode, str]]
@@ -62,9 +87,19 @@ def page_after(token: str) -> Keyset | None:
     if not token:
         return None
     try:
+        if len(token) > MAX_PAGE_TOKEN_LENGTH:
+            raise InvalidCursor("too long")
         return decode_cursor(token)
     except InvalidCursor:
         raise InvalidArgument("page_token is not a token this service returned") from None
+
+
+def new_user(request: user_pb2.CreateUserRequest) -> UserCreate:
+    """The request checked by the REST app's model: the same verdict as ``POST /users``."""
+    try:
+        return UserCreate(email=request.email, name=request.name, password=request.password)
+    except ValidationError as error:
+        raise invalid_fields(error) from None
 
 
 class UserServicer(user_pb2_grpc.UserServiceServicer):
@@ -74,14 +109,18 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         self,
         engine: Engine,
         listen_url: str,
+        authenticator: Authenticator,
         repository: UserRepository | None = None,
         status_mapper: StatusMapper = status_for,
+        max_streams: int = DEFAULT_MAX_STREAMS,
     ) -> None:
         self.engine = engine
         self.listen_url = listen_url  # plain postgresql:// URL for LISTEN
+        self.authenticator = authenticator
         self.repository = repository or UserRepository()
         self.status_mapper = status_mapper
         self._hasher = PasswordHasher()
+        self._stream_slots = threading.BoundedSemaphore(max_streams)
 
     @contextmanager
     def _boundary(self, context: Any) -> Iterator[None]:
@@ -91,11 +130,17 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
             code, details = self.status_mapper(exc)
             context.abort(code, details)
 
+    def _caller(self, context: Any) -> Principal:
+        return authenticate(context, self.authenticator)
+
     def GetUser(self, request: user_pb2.GetUserRequest, context: Any) -> user_pb2.User:
         with self._boundary(context):
+            caller = self._caller(context)
             user_id = parse_user_id(request.id)
-            with transaction_within_deadline(self.engine, context) as conn:
-                record = self.repository.get(conn, user_id)
+            record = None
+            if may(caller, "read", user_id):  # otherwise NOT_FOUND: existence is not confirmed
+                with transaction_within_deadline(self.engine, context) as conn:
+                    record = self.repository.get(conn, user_id)
             if record is None:
                 raise NotFound(f"no user with id {user_id}")
             return to_proto(record)
@@ -105,6 +150,8 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         self, request: user_pb2.ListUsersRequest, context: Any
     ) -> user_pb2.ListUsersResponse:
         with self._boundary(context):
+            if not may(self._caller(context), "list"):
+                raise PermissionDenied("listing users needs the manager or admin role")
             size = page_size(request.page_size)
             after = page_after(request.page_token)
             with transaction_within_deadline(self.engine, context) as conn:
@@ -120,18 +167,12 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
 
     def CreateUser(self, request: user_pb2.CreateUserRequest, context: Any) -> user_pb2.User:
         with self._boundary(context):
-            try:
-                email = validate_email(request.email, check_deliverability=False).normalized
-            except EmailNotValidError as exc:
-                raise InvalidArgument(f"email: {exc}") from None
-            name = request.name.strip()
-            if not 1 <= len(name) <= 100:
-                raise InvalidArgument("name must be 1 to 100 characters")
-            if len(request.password) < MIN_PASSWORD_LENGTH:
-                raise InvalidArgument(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
-            password_hash = self._hasher.hash(request.password)
+            if not may(self._caller(context), "create"):
+                raise PermissionDenied("creating users needs the admin role")
+            body = new_user(request)
+            password_hash = self._hasher.hash(body.password)
             with transaction_within_deadline(self.engine, context) as conn:
-                record = self.repository.create(conn, email, name, password_hash)
+                record = self.repository.create(conn, body.email, body.name, password_hash)
             return to_proto(record)
         raise AssertionError("unreachable: the boundary aborted")
 
@@ -139,11 +180,28 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         self, request: user_pb2.StreamUserUpdatesRequest, context: Any
     ) -> Iterator[user_pb2.UserUpdate]:
         with self._boundary(context):
-            wanted = {parse_user_id(raw) for raw in request.user_ids}
-            with psycopg.connect(self.listen_url, autocommit=True) as conn:
-                conn.execute(f"LISTEN {USER_UPDATES_CHANNEL}")
-                while context.is_active():
-                    for note in conn.notifies(timeout=STREAM_POLL_SECONDS):
-                        kind, record = UserRecord.from_json(note.payload)
-                        if not wanted or record.id in wanted:
-                            yield user_pb2.UserUpdate(kind=_KIND[kind], user=to_proto(record))
+            caller = self._caller(context)
+            if len(request.user_ids) > MAX_STREAM_USER_IDS:
+                raise InvalidArgument(f"user_ids may name at most {MAX_STREAM_USER_IDS} users")
+            wanted = {
+                parse_user_id(raw, f"user_ids[{i}]") for i, raw in enumerate(request.user_ids)
+            }
+            if not all(may(caller, "read", user_id) for user_id in wanted):
+                raise PermissionDenied("you may follow only users you may read")
+            if not self._stream_slots.acquire(blocking=False):
+                raise ResourceExhausted("too many open update streams; retry later")
+            try:
+                yield from self._updates(context, caller, wanted)
+            finally:
+                self._stream_slots.release()
+
+    def _updates(
+        self, context: Any, caller: Principal, wanted: set[uuid.UUID]
+    ) -> Iterator[user_pb2.UserUpdate]:
+        with psycopg.connect(self.listen_url, autocommit=True) as conn:
+            conn.execute(f"LISTEN {USER_UPDATES_CHANNEL}")
+            while context.is_active():
+                for note in conn.notifies(timeout=STREAM_POLL_SECONDS):
+                    kind, record = UserRecord.from_json(note.payload)
+                    if (not wanted or record.id in wanted) and may(caller, "read", record.id):
+                        yield user_pb2.UserUpdate(kind=_KIND[kind], user=to_proto(record))

@@ -9,9 +9,11 @@ only ``reset`` wipes it. A file lock makes concurrent launchers (parallel test w
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -20,6 +22,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import psutil
@@ -85,28 +88,57 @@ def native_server(name: str, settings: Settings) -> NativeServer:
     raise ServiceError(f"unknown server {name!r}; valid names are: {', '.join(SERVERS)}")
 
 
-def port_holder(port: int) -> str | None:
-    """Who listens on 127.0.0.1:``port`` — "name (pid N)" — or None when the port is free."""
+def _port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
-            return None
+            return True
         except OSError:
-            pass
+            return False
+
+
+def _listeners(port: int) -> Iterator[int | None]:
+    """The PIDs listening on ``port`` (``None`` for a socket whose owner we may not see)."""
     for connection in psutil.net_connections(kind="inet"):
         if (
             connection.status == psutil.CONN_LISTEN
             and connection.laddr
             and connection.laddr.port == port
         ):
-            if connection.pid is None:
-                return "an unknown program"
-            try:
-                return f"{psutil.Process(connection.pid).name()} (pid {connection.pid})"
-            except psutil.Error:
-                return f"pid {connection.pid}"
+            yield connection.pid
+
+
+def port_holder(port: int) -> str | None:
+    """Who listens on 127.0.0.1:``port`` — "name (pid N)" — or None when the port is free."""
+    if _port_is_free(port):
+        return None
+    for pid in _listeners(port):
+        if pid is None:
+            return "an unknown program"
+        try:
+            return f"{psutil.Process(pid).name()} (pid {pid})"
+        except psutil.Error:
+            return f"pid {pid}"
     return "an unknown program"
+
+
+def works_in(process: psutil.Process, root: Path) -> bool:
+    """Whether ``process`` runs in ``root`` (its working directory, or a path in its command line).
+
+    Every native server is spawned with its state folder as working directory and names that folder
+    (or its ``data``) in its arguments, so this tells a server of ours from any other program.
+    """
+    root = root.resolve()
+    with contextlib.suppress(psutil.Error, OSError):
+        if Path(process.cwd()).resolve().is_relative_to(root):
+            return True
+    with contextlib.suppress(psutil.Error):
+        for argument in process.cmdline():
+            for token in re.split(r"[=:,\s]", argument):
+                if token.startswith("/") and Path(token).is_relative_to(root):
+                    return True
+    return False
 
 
 class Launcher:
@@ -155,7 +187,17 @@ class Launcher:
         (state_dir() / "env").write_text("\n".join(lines) + "\n")
 
     def recorded_pid(self, name: str) -> int | None:
-        """The PID ``up`` recorded for a native server, if that process is still the one we started."""
+        """The PID of the native server ``up`` started, if it is still running.
+
+        Read from ``.services/<name>/server.pid``; when that file is missing, unreadable or names a
+        process that is gone or was recycled, the server may still be running (a garbage pid file,
+        a crash of ``up`` before writing it), so it is recovered from the port — see
+        :meth:`_recover_pid`. Otherwise ``status`` would call our own server "external" and
+        ``down`` would leave it running with nothing left to find it by.
+        """
+        return self._pid_from_file(name) or self._recover_pid(name)
+
+    def _pid_from_file(self, name: str) -> int | None:
         pid_file = state_dir() / name / "server.pid"
         if not pid_file.exists():
             return None
@@ -168,8 +210,35 @@ class Launcher:
             if process.status() == psutil.STATUS_ZOMBIE:
                 return None
             return int(record["pid"])
-        except (ValueError, KeyError, TypeError, psutil.Error):
+        except (ValueError, KeyError, TypeError, AttributeError, psutil.Error):
             return None
+
+    def _recover_pid(self, name: str) -> int | None:
+        """Our server found by its port: the process listening there, if its session leader (the
+        process ``spawn`` started, in a session of its own) works in this server's state folder.
+        The pid file is rewritten. A program of anyone else's on the port is never claimed."""
+        if not (state_dir() / name).exists():
+            return None
+        server = native_server(name, self.settings)
+        for port in server.ports:
+            if _port_is_free(port):
+                continue
+            for pid in _listeners(port):
+                if pid is None:
+                    continue
+                try:
+                    leader = psutil.Process(os.getsid(pid))
+                    if not works_in(leader, server.paths().root):
+                        continue
+                    self._record_pid(name, leader.pid)
+                except (OSError, psutil.Error):
+                    continue
+                self.progress(
+                    f"{name}: found our server (pid {leader.pid}) on port {port}; "
+                    "its pid file was missing or invalid and is rewritten"
+                )
+                return leader.pid
+        return None
 
     def _record_pid(self, name: str, pid: int) -> None:
         created = psutil.Process(pid).create_time()

@@ -145,3 +145,43 @@ def test_bad_backend_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COURSE_BACKEND", "kubernetes")
     with pytest.raises(ServiceError, match="COURSE_BACKEND must be"):
         Launcher()
+
+
+@pytest.mark.parametrize("garbage", ["not json", '{"pid": "x"}', "[]", None])
+def test_garbage_pid_file_does_not_orphan_our_server(
+    launcher: Launcher, isolated_env: Path, garbage: str | None
+) -> None:
+    """A pid file that is garbage (or gone) while our server runs: the server is found again by its
+    port and command line, ``status`` calls it native (not "external"), and ``down`` stops it."""
+    (before,) = launcher.up(["redis"])
+    assert before.pid is not None
+    pid_file = isolated_env / "redis" / "server.pid"
+    if garbage is None:
+        pid_file.unlink()
+    else:
+        pid_file.write_text(garbage)
+
+    (row,) = launcher.status(["redis"])
+    assert (row.backend, row.pid, row.healthy) == ("native", before.pid, True)
+
+    assert launcher.down(["redis"]) == ["redis"]  # down waits for the process to exit
+    assert not psutil.pid_exists(before.pid)
+
+
+def test_a_program_of_someone_else_on_our_port_is_never_claimed(
+    launcher: Launcher, isolated_env: Path
+) -> None:
+    """Recovery by port claims only a process working in our state folder: a squatter on the port,
+    with a garbage pid file beside it, is left alone by ``status`` and ``down``."""
+    port = int(get_settings().redis_url.rsplit(":", 1)[1].split("/")[0])
+    (isolated_env / "redis").mkdir()
+    (isolated_env / "redis" / "server.pid").write_text("garbage")
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        (row,) = launcher.status(["redis"])
+        assert row.pid is None
+        assert row.backend != "native"
+        assert launcher.down(["redis"]) == []
+        assert port_holder(port) is not None  # still ours (the test's), not killed

@@ -147,3 +147,63 @@ def test_orders_total_cannot_be_negative(engine: Engine) -> None:
         engine.begin() as c,
     ):
         c.execute(text("INSERT INTO orders (user_id, total_cents) SELECT id, -1 FROM users"))
+
+
+def _extensions(pg_url: str) -> list[str]:
+    engine = create_engine(to_sqlalchemy_url(pg_url))
+    try:
+        with engine.connect() as conn:
+            return catalog.extensions(conn)
+    finally:
+        engine.dispose()
+
+
+def _execute(pg_url: str, *statements: str) -> None:
+    engine = create_engine(to_sqlalchemy_url(pg_url))
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_keeps_a_pg_trgm_that_existed_before(pg_url: str) -> None:
+    """0002 installs pg_trgm only if missing; its downgrade must not drop an extension it did not
+    create (someone else's trigram indexes depend on it)."""
+    _execute(pg_url, "CREATE EXTENSION pg_trgm")
+    migrate.upgrade(pg_url)
+    migrate.downgrade(pg_url, "0001")
+    assert _extensions(pg_url) == ["pg_trgm"]
+    migrate.upgrade(pg_url)  # and the round trip still works
+    assert migrate.check(pg_url) == []
+
+
+def test_downgrade_drops_the_pg_trgm_it_created(pg_url: str) -> None:
+    migrate.upgrade(pg_url)
+    assert _extensions(pg_url) == ["pg_trgm"]
+    migrate.downgrade(pg_url, "0001")
+    assert _extensions(pg_url) == []
+
+
+def test_downgrade_keeps_pg_trgm_that_another_object_now_needs(pg_url: str) -> None:
+    """0002 created pg_trgm, then another trigram index started to depend on it: the downgrade
+    removes 0002's own index and leaves the extension (DROP EXTENSION would fail on the
+    dependency and abort the whole downgrade)."""
+    migrate.upgrade(pg_url)
+    _execute(
+        pg_url,
+        "CREATE TABLE notes (body text NOT NULL)",
+        "CREATE INDEX ix_notes_body_trgm ON notes USING gin (body gin_trgm_ops)",
+    )
+    migrate.downgrade(pg_url, "0001")
+    assert migrate.current_revision(pg_url) == "0001"
+    assert _extensions(pg_url) == ["pg_trgm"]
+    engine = create_engine(to_sqlalchemy_url(pg_url))
+    try:
+        with engine.connect() as conn:
+            names = {index.name for index in catalog.indexes(conn)}
+    finally:
+        engine.dispose()
+    assert "ix_notes_body_trgm" in names
+    assert "ix_users_name_email_trgm" not in names

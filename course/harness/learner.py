@@ -35,7 +35,7 @@ class Unreachable:
 
     @property
     def command(self) -> str:
-        return f"uv run course services up {self.server}"
+        return f"course services up {self.server}"
 
 
 def unreachable_servers(servers: Iterable[str]) -> dict[str, Unreachable]:
@@ -176,7 +176,7 @@ def show_progress(console: Console) -> None:
     nxt = current_exercise(progress)
     if nxt is not None:
         console.print(
-            f"\nNext: {nxt.id} {escape(nxt.title)} — {nxt.stub}.  Run: uv run course check {nxt.id}"
+            f"\nNext: {nxt.id} {escape(nxt.title)} — {nxt.stub}.  Run: course check {nxt.id}"
         )
     else:
         console.print("\nEvery exercise passes.")

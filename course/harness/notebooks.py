@@ -115,7 +115,7 @@ def check(path: Path) -> list[Problem]:
         return [Problem(path, None, f"not a valid notebook: {type(error).__name__}: {error}")]
     stray = sorted(set(nb.metadata) - set(NOTEBOOK_METADATA))
     if stray:
-        add(None, f"stray notebook metadata {stray}; run `uv run course notebooks run {path.stem}`")
+        add(None, f"stray notebook metadata {stray}; run `course notebooks run {path.stem}`")
     expected = 1
     code_cells = 0
     for index, cell in enumerate(nb.cells):

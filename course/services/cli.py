@@ -66,7 +66,7 @@ def _report(rows: list[ServerStatus]) -> None:
     if unhealthy:
         console.print(
             f"[red]unhealthy:[/red] {', '.join(unhealthy)} — start with "
-            f"`uv run course services up {' '.join(unhealthy)}`",
+            f"`course services up {' '.join(unhealthy)}`",
             highlight=False,
         )
         raise typer.Exit(1)

@@ -64,7 +64,7 @@ def _check_or_start(name: str) -> str | None:
             error = start_error
     return (
         f"{name} is not reachable at {url} ({type(error).__name__}: {error}).\n"
-        f"Start it with:  uv run course services up {name}"
+        f"Start it with:  course services up {name}"
     )
 
 

@@ -129,7 +129,7 @@ def test_grade_refuses_to_run_while_a_server_is_down(
     monkeypatch.setenv("DATABASE_URL", f"postgresql://course:course@127.0.0.1:{closed_port}/course")
     result = cli.invoke(app, ["grade", str(SUBMISSIONS), "--out", str(tmp_path), "-e", "00.1"])
     assert result.exit_code == 1
-    assert "uv run course services up postgres" in result.output
+    assert "course services up postgres" in result.output
     assert "not grading" in result.output
 
 

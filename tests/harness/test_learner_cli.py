@@ -58,12 +58,12 @@ def test_check_on_a_solved_exercise_passes_and_records_progress(
 def test_check_names_the_command_that_starts_an_unreachable_server(
     cli: CliRunner, stub_root: Path, monkeypatch: pytest.MonkeyPatch, closed_port: int
 ) -> None:
-    """A server that does not answer is reported with its URL and `uv run course services up NAME`."""
+    """A server that does not answer is reported with its URL and `course services up NAME`."""
     monkeypatch.setenv("REDIS_URL", f"redis://:course@127.0.0.1:{closed_port}/0")
     result = cli.invoke(app, ["check", "00.1"])
     assert result.exit_code == 1
     assert f"redis is not reachable at redis://:course@127.0.0.1:{closed_port}/0" in result.output
-    assert "Start it with:  uv run course services up redis" in result.output
+    assert "Start it with:  course services up redis" in result.output
     assert "not checked: needs redis" in result.output
 
 

@@ -1,5 +1,5 @@
 """nbval compares stored outputs: a hand-edited output fails, the untouched notebook passes, and the
-shared sanitizer (notebooks/nbval_sanitize.cfg) is what makes a random id compare equal."""
+shared sanitizer (course/harness/nbval_sanitize.cfg) is what makes a random id compare equal."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from reference.config import REPO_ROOT
 
 TINY = REPO_ROOT / "tests" / "fixtures" / "notebooks" / "tiny-pass.ipynb"
-SANITIZER = REPO_ROOT / "notebooks" / "nbval_sanitize.cfg"
+SANITIZER = REPO_ROOT / "course" / "harness" / "nbval_sanitize.cfg"
 
 
 def nbval(notebook: Path, *, sanitize: bool = True) -> subprocess.CompletedProcess[str]:

@@ -28,6 +28,12 @@ def arguments(extra: Sequence[str] = ()) -> list[str]:
     ]
     if os.geteuid() == 0:
         options.append("--ServerApp.allow_root=True")
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        # No graphical session (a server, SSH): Python's webbrowser would take over this terminal
+        # with a text browser such as lynx. The URL is printed either way.
+        options.append("--no-browser")
     return [*options, *extra]
 
 

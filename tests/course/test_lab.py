@@ -171,3 +171,26 @@ def test_the_project_config_comes_first_and_keeps_the_callers_paths() -> None:
     """The learner's own Jupyter config directories stay on the path, untouched."""
     assert lab.config_path("/opt/theirs").split(os.pathsep) == [str(lab.CONFIG_DIR), "/opt/theirs"]
     assert lab.config_path(None) == str(lab.CONFIG_DIR)
+
+
+def test_arguments_allow_root_only_for_root_and_let_the_caller_override(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Root gets --allow-root; the caller's options come last, so they win (``./dev lab --port=N``)."""
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert "--ServerApp.allow_root=True" in lab.arguments()
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    arguments = lab.arguments(["--port=8899"])
+    assert "--ServerApp.allow_root=True" not in arguments
+    assert f"--ServerApp.root_dir={lab.NOTEBOOKS}" in arguments
+    assert arguments[-1] == "--port=8899"
+
+
+def test_no_browser_is_started_without_a_graphical_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a server or over SSH a text browser would take over the terminal: the URL is enough."""
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert "--no-browser" in lab.arguments()
+    monkeypatch.setenv("DISPLAY", ":0")
+    assert "--no-browser" not in lab.arguments()

@@ -180,3 +180,21 @@ def test_no_message_or_page_says_uv_run_course() -> None:
         if path.is_file() and "uv run course" in path.read_text(errors="replace")
     ]
     assert not offenders
+
+
+def test_setup_writes_a_launcher_and_says_how_to_put_its_folder_on_path(tmp_path: Path) -> None:
+    """``./dev setup`` into a folder a new shell does not search: the launcher and uv land there,
+    (uv only when a new shell would not find it), and the warning prints the line that fixes PATH."""
+    bin_dir = tmp_path / "it's bin"  # a quote and a space: the launcher must quote the path
+    env = {**os.environ, "COURSE_BIN_DIR": str(bin_dir)}
+    result = subprocess.run(
+        [str(REPO_ROOT / "dev"), "setup"], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"warning: {bin_dir} is not on your PATH" in result.stderr
+    assert f'export PATH="{bin_dir}:$PATH"' in result.stderr
+
+    fix = f'export PATH="{bin_dir}:$PATH"'
+    progress = fresh_shell(f"{fix}; cd /tmp && course progress && uv --version")
+    assert progress.returncode == 0, progress.stdout + progress.stderr
+    assert "00.1" in progress.stdout

@@ -33,9 +33,9 @@ LONG_RUNNING = {
     "./dev lab": "serves JupyterLab until stopped (tests/course/test_lab.py runs its command)",
     "./dev test": "is CI itself",
 }
-# Read-only `course` commands run verbatim; any other verb (check, hint, reset, watch, grade, verify, notebooks
-# run, services up) grades, records progress, rewrites files or runs until stopped, so its verb is
-# checked with --help in the same shell instead.
+# Read-only `course` commands run verbatim. Any other verb (check, hint, reset, watch, grade, verify,
+# notebooks run, services up) grades, records progress, rewrites files or runs until stopped, so its
+# verb is checked with --help in the same shell instead.
 COURSE_RUN_VERBATIM = {"course progress", "course services status", "course notebooks check"}
 # Sample output the README shows in a code block.
 SAMPLE_OUTPUT = re.compile(r"^\d\d\.\d+\s+stub fails")

@@ -26,7 +26,11 @@ if _version_not_supported:
 
 
 class UserServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Every call needs the metadata `authorization: Bearer <token>` (UNAUTHENTICATED otherwise) and is
+    authorised like the REST API: users read only their own record (another's is NOT_FOUND), managers
+    and admins list, only admins create (PERMISSION_DENIED otherwise). Requests over 64 KiB are
+    RESOURCE_EXHAUSTED; bytes that are not the request message are INVALID_ARGUMENT.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -57,10 +61,14 @@ class UserServiceStub:
 
 
 class UserServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Every call needs the metadata `authorization: Bearer <token>` (UNAUTHENTICATED otherwise) and is
+    authorised like the REST API: users read only their own record (another's is NOT_FOUND), managers
+    and admins list, only admins create (PERMISSION_DENIED otherwise). Requests over 64 KiB are
+    RESOURCE_EXHAUSTED; bytes that are not the request message are INVALID_ARGUMENT.
+    """
 
     def GetUser(self, request, context):
-        """NOT_FOUND for an unknown id, INVALID_ARGUMENT for an id that is not a UUID.
+        """NOT_FOUND for an unknown id, INVALID_ARGUMENT for an id that is not a UUID in canonical form.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -81,7 +89,9 @@ class UserServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StreamUserUpdates(self, request, context):
-        """Server stream of changes, fed by PostgreSQL LISTEN/NOTIFY; ends when the client cancels.
+        """Server stream of changes, fed by PostgreSQL LISTEN/NOTIFY; ends when the client cancels. The
+        initial metadata `user-updates: listening` says no later change can be missed. A server runs
+        a bounded number of streams; one more is RESOURCE_EXHAUSTED (retry later).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -119,7 +129,11 @@ def add_UserServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class UserService:
-    """Missing associated documentation comment in .proto file."""
+    """Every call needs the metadata `authorization: Bearer <token>` (UNAUTHENTICATED otherwise) and is
+    authorised like the REST API: users read only their own record (another's is NOT_FOUND), managers
+    and admins list, only admins create (PERMISSION_DENIED otherwise). Requests over 64 KiB are
+    RESOURCE_EXHAUSTED; bytes that are not the request message are INVALID_ARGUMENT.
+    """
 
     @staticmethod
     def GetUser(request,

@@ -179,6 +179,24 @@ def test_an_oversized_request_is_resource_exhausted(
     assert user_count(api_db) == 4
 
 
+@pytest.mark.parametrize(
+    ("length", "expected"),
+    [(7_000, grpc.StatusCode.UNAUTHENTICATED), (20_000, grpc.StatusCode.RESOURCE_EXHAUSTED)],
+)
+def test_a_huge_authorization_header_is_refused(
+    grpc_server: RunningServer, length: int, expected: grpc.StatusCode
+) -> None:
+    """A long made-up token is just not valid; past gRPC's 16 KiB metadata limit the transport
+    refuses it before the server reads it."""
+    metadata = (("authorization", "Bearer " + "a" * length),)
+    with grpc.insecure_channel(grpc_server.target) as channel:
+        stub = user_pb2_grpc.UserServiceStub(channel)
+        error = rpc_error(
+            lambda: stub.ListUsers(user_pb2.ListUsersRequest(), metadata=metadata, timeout=10)
+        )
+    assert error.code() == expected
+
+
 def raw_call(target: str, method: str, payload: bytes, token: str | None) -> grpc.RpcError:
     metadata = (("authorization", f"Bearer {token}"),) if token else ()
     with grpc.insecure_channel(target) as channel:

@@ -136,6 +136,8 @@ def start_server(
     same seam as the REST and GraphQL apps'.
     """
     engine = create_engine(to_sqlalchemy_url(database_url), pool_size=5, pool_pre_ping=True)
+    # No maximum_concurrent_rpcs: it would count health Watch streams too (which hold no thread),
+    # so anonymous watchers could lock every caller out; the stream slots do the bounding instead.
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_streams + unary_workers),
         interceptors=[UndecodableRequests(authenticator)],

@@ -355,6 +355,7 @@ CREATE_CASES: dict[str, tuple[str, str, str]] = {
     "upper-case domain": ("New@EXAMPLE.com", "Ada", PASSWORD),
     "taken, other case": ("ALICE@example.com", "Ada", PASSWORD),
     "taken, Unicode spelling of a punycode domain": ("dave@exämple.test", "Ada", PASSWORD),
+    "taken, fullwidth spelling": ("ａｌｉｃｅ@example.com", "Ada", PASSWORD),
     "255-character email": ("e" * 243 + "@example.com", "Ada", PASSWORD),
 }
 

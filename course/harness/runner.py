@@ -1,8 +1,14 @@
 """Run one exercise's grading tests against one exercises folder, in a subprocess of its own.
 
 The subprocess gets ``COURSE_EXERCISES_ROOT`` (whose files to grade), runs in a new process group so a
-time limit can kill everything it started, and reports per-test outcomes through
+time limit can stop everything it started, and reports per-test outcomes through
 :mod:`course.harness.report_plugin`. Nothing the graded code does can reach the calling process.
+
+At the time limit the group gets SIGTERM (which :mod:`course.harness.stop_plugin` turns into a clean
+stop, fixture teardown included) and SIGKILL only after :data:`STOP_GRACE` seconds. Every run also has
+a tag (``COURSE_RUN_TAG``) carried by each database, key prefix, topic and vhost its fixtures create;
+when a run ended early (:attr:`RunResult.ended_early`), whatever still carries the tag is removed from
+the exercise's servers, so a run killed before teardown leaves nothing on the shared servers.
 """
 
 from __future__ import annotations
@@ -21,9 +27,12 @@ from typing import ClassVar
 
 from course.harness.loader import ROOT_VARIABLE, Exercise
 from course.harness.report_plugin import REPORT_VARIABLE
+from course.testing.resources import RUN_TAG_VARIABLE, new_run_tag, remove_run_resources
 from reference.config import REPO_ROOT
 
 DEFAULT_TIMEOUT = 120.0
+STOP_GRACE = 5.0
+"""Seconds between SIGTERM and SIGKILL: time for pytest to tear down the running test's fixtures."""
 PYCACHE = REPO_ROOT / ".course" / "pycache"
 PLUGINS = (
     "pytest_asyncio.plugin",
@@ -99,6 +108,16 @@ class RunResult:
         )
 
     @property
+    def ended_early(self) -> bool:
+        """Stopped at the time limit, killed, or exited mid-test (``os._exit``): pytest's fixture
+        teardown may not have run. (0 and 1 are pytest's "all passed" and "some failed".)"""
+        return (
+            self.timed_out
+            or self.returncode not in (0, 1)
+            or any(t.exc_type == "ProcessDied" for t in self.tests)
+        )
+
+    @property
     def first_failure(self) -> TestOutcome | None:
         return next((t for t in self.tests if t.counted and not t.passed), None)
 
@@ -113,6 +132,8 @@ def pytest_command(exercise: Exercise, junit: Path | None = None) -> list[str]:
         "--no-header",
         "-p",
         "course.harness.report_plugin",
+        "-p",
+        "course.harness.stop_plugin",
         "-p",
         "no:cacheprovider",
         "--rootdir",
@@ -139,6 +160,7 @@ def run_grading(
     junit: Path | None = None,
 ) -> RunResult:
     """Run ``exercise``'s grading tests with ``root`` as the exercises folder; never raises for them."""
+    tag = new_run_tag()
     with tempfile.TemporaryDirectory(prefix="course-run-") as scratch:
         report = Path(scratch) / "report.jsonl"
         log = Path(scratch) / "output.txt"
@@ -147,6 +169,7 @@ def run_grading(
             ROOT_VARIABLE: str(root),
             REPORT_VARIABLE: str(report),
             "COURSE_AUTOSTART": "0",
+            RUN_TAG_VARIABLE: tag,
             # Keep bytecode out of the graded folders, in one cache reused by every run.
             "PYTHONPYCACHEPREFIX": str(PYCACHE),
             # Load only the plugins grading needs: schemathesis' plugin alone costs seconds per run.
@@ -169,13 +192,28 @@ def run_grading(
                 result.returncode = process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 result.timed_out = True
-                kill_group(process)
+                stop_group(process)
         result.seconds = time.monotonic() - started
         result.output = log.read_text(errors="replace")[-8000:]
         _read_report(report, result)
+    if result.ended_early:
+        # Teardown may not have run: remove what still carries the run's tag.
+        _removed, problems = remove_run_resources(tag, exercise.servers)
+        if problems:
+            result.output += "\n" + "\n".join(problems)
     if not result.tests and result.collect_error is None and not result.timed_out:
         result.collect_error = "pytest ran no test:\n" + result.output[-2000:]
     return result
+
+
+def stop_group(process: subprocess.Popen[bytes], grace: float = STOP_GRACE) -> None:
+    """Stop the process and everything it started (it leads its own process group): SIGTERM, then
+    SIGKILL for whatever is left after ``grace`` seconds."""
+    with contextlib.suppress(ProcessLookupError):  # exited between the timeout and the signal
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace)
+    kill_group(process)
 
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:

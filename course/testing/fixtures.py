@@ -2,14 +2,15 @@
 
 Loaded for every test run through the root ``conftest.py``. Each test gets its own PostgreSQL database,
 MongoDB database, Redis key prefix, Kafka topic names and RabbitMQ vhost, removed afterwards, so the suite
-runs twice in a row and under ``pytest -n 2``. A server that cannot be reached fails the test with a
-message naming the server, its URL and the command that starts it — never a silent skip.
+runs twice in a row and under ``pytest -n 2``. The names (:func:`course.testing.resources.unique_name`)
+carry a grading run's tag, so the runner can remove what a run stopped before teardown left behind. A
+server that cannot be reached fails the test with a message naming the server, its URL and the command
+that starts it — never a silent skip.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -21,14 +22,10 @@ import redis
 from psycopg import sql
 from sqlalchemy import Engine, create_engine
 
+from course.testing.resources import unique_name
 from reference.config import Settings, get_settings, to_sqlalchemy_url
 
 _checked: dict[str, str | None] = {}
-
-
-def unique_name(prefix: str) -> str:
-    """A short name no other test, worker or run will pick (``t_3f9a1c2b``)."""
-    return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
 def ensure_server(name: str) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 import time
 import xml.etree.ElementTree as ET  # parses only the JUnit files the harness wrote
 from pathlib import Path
 
+import psycopg
 import pytest
 import redis
 from typer.testing import CliRunner
@@ -177,3 +179,82 @@ def test_redis_guard_degrades_without_redis(
         assert not guard.available
         assert guard.url_for("x") is None
         assert not guard.flushed()
+
+
+def _hand_in(root: Path, stem: str, function: str, body: str) -> None:
+    """A student whose ``function`` in ``02_databases/<stem>.py`` records what it sees, then sleeps
+    past the time limit; the rest of the file is the solution."""
+    solution = (REPO_ROOT / "solutions" / "02_databases" / f"{stem}.py").read_text()
+    head, _, _ = solution.partition(f"def {function}(")
+    folder = root / "exercises" / "02_databases"
+    folder.mkdir(parents=True)
+    (folder / f"{stem}.py").write_text(head + body)
+
+
+SLEEPER_02_6 = """def get_many_json(client, keys):
+    import pathlib, time
+    pathlib.Path(__file__).with_name("seen.txt").write_text(keys[0])
+    time.sleep(3600)
+"""
+
+IGNORES_SIGTERM_02_7 = """def fenced_set_balance(conn, account_id, balance, fence):
+    import pathlib, signal, time
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # only SIGKILL stops this one: no teardown
+    database = conn.execute(text("SELECT current_database()")).scalar_one()
+    pathlib.Path(__file__).with_name("seen.txt").write_text(database)
+    time.sleep(3600)
+"""
+
+
+def test_a_test_stopped_at_the_time_limit_still_tears_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM first: pytest stops the sleeping test and its fixtures delete its Redis keys (no
+    TTL) before the process exits — here without the parent's clean-up, which is switched off."""
+    from course.harness import runner
+    from course.harness.catalogue import select
+
+    _hand_in(tmp_path, "json_many", "get_many_json", SLEEPER_02_6)
+    monkeypatch.setattr(runner, "remove_run_resources", lambda *_args: ([], []))
+    (exercise,) = select(["02.6"])
+    result = runner.run_grading(exercise, tmp_path / "exercises", timeout=30)
+    assert result.timed_out
+    key = (tmp_path / "exercises" / "02_databases" / "seen.txt").read_text()
+    prefix = key.split(":", 1)[0] + ":"
+    assert re.fullmatch(r"t_r[0-9a-f]{10}_[0-9a-f]{10}:", prefix), prefix  # the run's tag
+    client = redis.Redis.from_url(get_settings().redis_url)
+    assert list(client.scan_iter(match=prefix + "*")) == []
+
+
+def test_a_run_killed_before_teardown_leaves_nothing_on_the_servers(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    """A hand-in that ignores SIGTERM is SIGKILLed, so its fixtures never tear down: the grader
+    then removes the run's own leftovers — the test's database and its Redis keys (the lock's
+    fencing counter has no TTL) — by the run's tag, and nobody else's."""
+    submissions = tmp_path / "submissions"
+    _hand_in(submissions / "hank", "fenced_balance", "fenced_set_balance", IGNORES_SIGTERM_02_7)
+    witness = redis.Redis.from_url(get_settings().redis_url)
+    other = f"test_grade_witness:{time.time_ns()}"
+    witness.set(other, "still here", ex=600)
+    out = tmp_path / "out"
+    try:
+        result = cli.invoke(
+            app, ["grade", str(submissions), "--out", str(out), "--timeout", "30", "-e", "02.7"]
+        )
+        assert witness.get(other) == b"still here"
+    finally:
+        witness.delete(other)
+    assert result.exit_code == 0, result.output
+    assert "stopped after 30 s" in (out / "feedback" / "hank.md").read_text()
+
+    database = (submissions / "hank" / "exercises" / "02_databases" / "seen.txt").read_text()
+    match = re.fullmatch(r"t_(r[0-9a-f]{10})_[0-9a-f]{10}", database)
+    assert match, database
+    tag = match.group(1)
+    assert list(witness.scan_iter(match=f"*_{tag}_*")) == []
+    with psycopg.connect(get_settings().database_url) as admin:
+        left = admin.execute(
+            "SELECT datname FROM pg_database WHERE strpos(datname, %s) > 0", (f"_{tag}_",)
+        ).fetchall()
+    assert left == []

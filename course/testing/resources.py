@@ -1,0 +1,148 @@
+"""Names of the per-test server resources, and their removal by run when teardown never ran.
+
+The fixtures in :mod:`course.testing.fixtures` give every test its own PostgreSQL database, MongoDB
+database, Redis key prefix, Kafka topics and RabbitMQ vhost, all named by :func:`unique_name`, and
+remove them in teardown. A grading run stopped at its time limit (or killed, or ended by
+``os._exit`` in the graded code) never reaches teardown, and a Redis key without a TTL would then stay
+on the shared server for good. So :mod:`course.harness.runner` gives every run a tag
+(``COURSE_RUN_TAG``); every name the run makes carries it (``t_<tag>_<hex>``), and once the run's
+process is gone the runner calls :func:`remove_run_resources` to delete whatever still carries it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Final
+from urllib.parse import quote, urlsplit
+
+from reference.config import Settings, get_settings
+
+RUN_TAG_VARIABLE: Final = "COURSE_RUN_TAG"
+_TAG: Final = re.compile(r"r[0-9a-f]{10}")
+
+
+def new_run_tag() -> str:
+    """A tag no other run will pick (``r3f9a1c2b4d``): lowercase hex, valid in every server's names."""
+    return "r" + secrets.token_hex(5)
+
+
+def unique_name(prefix: str) -> str:
+    """A short name no other test, worker or run will pick (``t_3f9a1c2b``), carrying the run's
+    tag when the runner set one (``t_r3f9a1c2b4d_0c1d2e3f4a``)."""
+    tag = os.environ.get(RUN_TAG_VARIABLE, "")
+    middle = f"{tag}_" if _TAG.fullmatch(tag) else ""
+    return f"{prefix}_{middle}{uuid.uuid4().hex[:10]}"
+
+
+def _marker(tag: str) -> str:
+    if not _TAG.fullmatch(tag):
+        raise ValueError(f"not a run tag: {tag!r}")
+    return f"_{tag}_"
+
+
+def _postgres(settings: Settings, marker: str) -> list[str]:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(settings.database_url, autocommit=True) as admin:
+        names = [
+            str(row[0])
+            for row in admin.execute(
+                "SELECT datname FROM pg_database WHERE strpos(datname, %s) > 0", (marker,)
+            )
+        ]
+        for name in names:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+    return [f"postgres database {name}" for name in names]
+
+
+def _mongo(settings: Settings, marker: str) -> list[str]:
+    import pymongo
+
+    client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+        settings.mongodb_url, serverSelectionTimeoutMS=5000
+    )
+    try:
+        names = [name for name in client.list_database_names() if marker in name]
+        for name in names:
+            client.drop_database(name)
+    finally:
+        client.close()
+    return [f"mongo database {name}" for name in names]
+
+
+def _redis(settings: Settings, marker: str) -> list[str]:
+    import redis
+
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"*{marker}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+    return [f"{len(keys)} redis key(s) *{marker}*"] if keys else []
+
+
+def _kafka(settings: Settings, marker: str) -> list[str]:
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        names = [name for name in admin.list_topics() if marker in name]
+        if names:
+            admin.delete_topics(names)
+    finally:
+        admin.close()
+    return [f"kafka topic {name}" for name in names]
+
+
+def _rabbitmq(settings: Settings, marker: str) -> list[str]:
+    import httpx
+
+    parts = urlsplit(settings.rabbitmq_management_url)
+    base = f"{parts.scheme}://{parts.hostname}:{parts.port or 15672}"
+    with httpx.Client(
+        base_url=base, auth=(parts.username or "", parts.password or ""), timeout=10
+    ) as api:
+        response = api.get("/api/vhosts", params={"columns": "name"})
+        response.raise_for_status()
+        names = [str(v["name"]) for v in response.json() if marker in str(v["name"])]
+        for name in names:
+            api.delete(f"/api/vhosts/{quote(name, safe='')}")
+    return [f"rabbitmq vhost {name}" for name in names]
+
+
+_REMOVERS: Final[dict[str, Callable[[Settings, str], list[str]]]] = {
+    "postgres": _postgres,
+    "mongo": _mongo,
+    "redis": _redis,
+    "kafka": _kafka,
+    "rabbitmq": _rabbitmq,
+}
+
+
+def remove_run_resources(
+    tag: str, servers: Iterable[str], settings: Settings | None = None
+) -> tuple[list[str], list[str]]:
+    """Delete every database, key, topic and vhost of run ``tag`` on ``servers``.
+
+    Returns ``(removed, problems)``: what was still there (teardown did not run), and one line per
+    server that could not be cleaned. Never raises for a server: a grade is not lost to cleanup.
+    """
+    marker = _marker(tag)
+    settings = settings or get_settings()
+    removed: list[str] = []
+    problems: list[str] = []
+    for server in servers:
+        try:
+            removed += _REMOVERS[server](settings, marker)
+        except Exception as error:  # noqa: BLE001 — reported to the caller, never fatal
+            problems.append(f"{server}: could not remove run {tag}'s leftovers ({error})")
+    return removed, problems

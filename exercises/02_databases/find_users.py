@@ -7,7 +7,10 @@ wrong in six ways. Write the version you would put behind an API:
   "50% off", not "500 club" (``%`` and ``_`` are LIKE wildcards unless escaped);
 - newest first, and stable: ordered by ``created_at`` descending, then ``id`` descending, so pages
   never overlap or skip when timestamps tie;
-- ``page`` starts at 1; ``page < 1`` or a ``limit`` outside ``1…MAX_LIMIT`` raises ``ValueError``;
+- ``page`` starts at 1; ``page < 1`` or a ``limit`` outside ``1…MAX_LIMIT`` raises ``ValueError``,
+  and so do a page whose OFFSET is past PostgreSQL's ``bigint`` (``BIGINT_MAX``) and a ``search``
+  containing NUL (PostgreSQL text cannot hold it) — the database would refuse both with a
+  ``DataError``, which an API answers with a 500;
 - the items carry only ``id, email, name, created_at`` — never select ``password_hash``;
 - ``total`` counts every match, and it must agree with the page: read both from ONE snapshot, even
   if another transaction commits a new user between your two queries.
@@ -24,6 +27,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select  # noqa: F401, RUF100 - for your solution
 from sqlalchemy.orm import Session
 
+from reference.databases.bounds import BIGINT_MAX  # noqa: F401, RUF100 - for your solution
 from reference.databases.models import User  # noqa: F401, RUF100 - for your solution
 
 MAX_LIMIT = 100
@@ -52,7 +56,7 @@ def find_many(
 
     ``session`` is fresh (no transaction begun yet); leave its transaction open when you return.
     """
-    # TODO: validate page and limit; select the public columns of the matching users (search as
-    # literal text, case-insensitive, on name or email) in a stable newest-first order, one page
-    # of them, and count all matches — both reads from the same snapshot.
+    # TODO: validate page, limit and search; select the public columns of the matching users
+    # (search as literal text, case-insensitive, on name or email) in a stable newest-first order,
+    # one page of them, and count all matches — both reads from the same snapshot.
     raise NotImplementedError

@@ -106,14 +106,17 @@ def _b64(data: bytes) -> str:
         _b64(json.dumps([1, 2, 3]).encode()),
         _b64(json.dumps({"t": "yesterday", "id": "x"}).encode()),
         _b64(json.dumps(["2024-01-01T00:00:00+00:00", "not-a-uuid"]).encode()),
+        _b64(b"[" * 5_000),
     ],
-    ids=["garbage", "binary", "not-json", "wrong-shape", "bad-values", "bad-id"],
+    ids=["garbage", "binary", "not-json", "wrong-shape", "bad-values", "bad-id", "deeply-nested"],
 )
 def test_tampered_cursor_raises_invalid_cursor_error(
     exercise: ModuleType, orders: Engine, cursor: str
 ) -> None:
     """A cursor your API did not issue must raise InvalidCursorError (a ValueError, so an API can
-    answer 422) — never a database error, a KeyError, or a silently wrong page."""
+    answer 422) — never a database error, a KeyError, or a silently wrong page. A cursor your API
+    issues is short: 5,000 nested brackets make json.loads raise RecursionError, so refuse a cursor
+    longer than any you hand out before decoding it."""
     with orders.connect() as conn, pytest.raises(exercise.InvalidCursorError):
         exercise.keyset_page(conn, cursor, 5)
     assert issubclass(exercise.InvalidCursorError, ValueError)

@@ -92,14 +92,25 @@ def test_pages_are_stable_when_timestamps_tie(exercise: ModuleType, engine: Engi
     assert seen == expected
 
 
-@pytest.mark.parametrize(("page", "limit"), [(0, 20), (-2, 20), (1, 0), (1, 101), (1, 10**6)])
+@pytest.mark.parametrize(
+    ("page", "limit"), [(0, 20), (-2, 20), (1, 0), (1, 101), (1, 10**6), (10**18, 20)]
+)
 def test_bad_page_or_limit_raises_value_error(
     exercise: ModuleType, engine: Engine, page: int, limit: int
 ) -> None:
     """page starts at 1 and limit is 1…100: anything else raises ValueError before any query
-    runs (page=0 must not turn into a negative OFFSET, and a huge limit must not be served)."""
+    runs (page=0 must not turn into a negative OFFSET, and a huge limit must not be served). A page
+    so deep that its OFFSET is past PostgreSQL's bigint (2^63 - 1) is a ValueError too, not the
+    database's DataError ("bigint out of range"), which an API would answer with a 500."""
     with Session(engine) as session, pytest.raises(ValueError):  # noqa: PT011
         exercise.find_many(session, page=page, limit=limit)
+
+
+def test_nul_in_search_raises_value_error(exercise: ModuleType, engine: Engine) -> None:
+    """PostgreSQL text cannot hold NUL: a search containing one must be a ValueError before any
+    query runs (an API answers 422), not psycopg's DataError from inside the query."""
+    with Session(engine) as session, pytest.raises(ValueError):  # noqa: PT011
+        exercise.find_many(session, search="ada\x00")
 
 
 def test_password_hash_is_never_selected(exercise: ModuleType, engine: Engine) -> None:

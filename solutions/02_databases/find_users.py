@@ -7,7 +7,10 @@ wrong in six ways. Write the version you would put behind an API:
   "50% off", not "500 club" (``%`` and ``_`` are LIKE wildcards unless escaped);
 - newest first, and stable: ordered by ``created_at`` descending, then ``id`` descending, so pages
   never overlap or skip when timestamps tie;
-- ``page`` starts at 1; ``page < 1`` or a ``limit`` outside ``1…MAX_LIMIT`` raises ``ValueError``;
+- ``page`` starts at 1; ``page < 1`` or a ``limit`` outside ``1…MAX_LIMIT`` raises ``ValueError``,
+  and so do a page whose OFFSET is past PostgreSQL's ``bigint`` (``BIGINT_MAX``) and a ``search``
+  containing NUL (PostgreSQL text cannot hold it) — the database would refuse both with a
+  ``DataError``, which an API answers with a 500;
 - the items carry only ``id, email, name, created_at`` — never select ``password_hash``;
 - ``total`` counts every match, and it must agree with the page: read both from ONE snapshot, even
   if another transaction commits a new user between your two queries.
@@ -24,6 +27,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select  # noqa: F401, RUF100 - for your solution
 from sqlalchemy.orm import Session
 
+from reference.databases.bounds import BIGINT_MAX  # noqa: F401, RUF100 - for your solution
 from reference.databases.models import User  # noqa: F401, RUF100 - for your solution
 
 MAX_LIMIT = 100
@@ -56,6 +60,10 @@ def find_many(
         raise ValueError("page must be an integer >= 1")
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be an integer between 1 and {MAX_LIMIT}")
+    if (page - 1) * limit > BIGINT_MAX:
+        raise ValueError("page is too deep: its OFFSET does not fit in a bigint")
+    if search is not None and "\x00" in search:
+        raise ValueError("search must not contain NUL characters")
     # One snapshot for both statements: set before the transaction's first query.
     session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     where = []

@@ -8,7 +8,8 @@ the order of the page must be exactly that pair, descending.
 
 The cursor you hand to clients is opaque: a URL-safe string they send back unchanged. Decode it
 strictly — anything your API did not issue (garbage, a truncated token, a well-formed token holding
-nonsense) must raise :class:`InvalidCursorError`, which an API maps to a 422 response.
+nonsense, a token far longer than any you issue) must raise :class:`InvalidCursorError`, which an API
+maps to a 422 response.
 
 Use the ``orders`` table of the course schema (``reference/databases/models.py``). ``conn`` is a
 SQLAlchemy ``Connection``; run SQL with ``conn.execute(sqlalchemy.text(...), params)``.
@@ -26,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, text  # noqa: F401, RUF100 - for your solution
 
 MAX_LIMIT = 100
+MAX_CURSOR_LENGTH = 200  # a cursor encode_cursor issues is about 110 characters
 ORDER_COLUMNS = ("id", "user_id", "status", "total_cents", "created_at")
 
 
@@ -44,6 +46,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
     Raises InvalidCursorError for anything else.
     """
+    # Checked before decoding: json.loads of thousands of nested brackets raises RecursionError.
+    if not isinstance(cursor, str) or not 0 < len(cursor) <= MAX_CURSOR_LENGTH:
+        raise InvalidCursorError(
+            f"invalid cursor: not a string of 1 to {MAX_CURSOR_LENGTH} characters"
+        )
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         created_at = datetime.fromisoformat(data["t"])

@@ -401,3 +401,35 @@ def test_rest_and_grpc_give_the_same_answer_to_the_same_input(
     assert rest.status_code in GRPC_FOR_HTTP, rest.text
     assert verdict == GRPC_FOR_HTTP[rest.status_code], f"REST {rest.status_code}, gRPC {verdict}"
     assert grpc_stored == rest_stored
+
+
+ID_SPELLINGS: dict[str, Callable[[uuid.UUID], str]] = {
+    "canonical": str,
+    "upper case": lambda u: str(u).upper(),
+    "braces": lambda u: "{" + str(u) + "}",
+    "urn": lambda u: u.urn,
+    "undashed": lambda u: u.hex,
+    "not a uuid": lambda u: "nope",
+    "nobody's": lambda u: str(uuid.UUID(int=u.int ^ 1)),
+}
+GRPC_FOR_GET = {
+    200: grpc.StatusCode.OK,
+    404: grpc.StatusCode.NOT_FOUND,
+    422: grpc.StatusCode.INVALID_ARGUMENT,
+}
+
+
+@pytest.mark.parametrize("spelling", list(ID_SPELLINGS))
+def test_rest_and_grpc_agree_on_which_ids_name_a_user(
+    client: TestClient, grpc_as: StubFor, cast: Cast, spelling: str
+) -> None:
+    """GET /users/{id} and GetUser give the same verdict for each spelling of alice's id."""
+    user_id = ID_SPELLINGS[spelling](cast.principals["alice"].user_id)
+    rest = client.get(f"/users/{user_id}", headers=cast.headers("admin"), follow_redirects=False)
+    try:
+        grpc_as("admin").GetUser(user_pb2.GetUserRequest(id=user_id), timeout=10)
+        verdict = grpc.StatusCode.OK
+    except grpc.RpcError as error:
+        verdict = error.code()
+    assert rest.status_code in GRPC_FOR_GET, rest.text
+    assert verdict == GRPC_FOR_GET[rest.status_code], f"REST {rest.status_code}, gRPC {verdict}"

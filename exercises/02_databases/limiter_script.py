@@ -6,6 +6,12 @@ added too (a client that keeps retrying is blocked forever), and every app serve
 
 Write the Lua script that :func:`hit` runs. Inside it, atomically:
 
+- first check the arguments, before anything is written: ``ARGV[1]`` (limit) and ``ARGV[2]`` must be
+  whole numbers of at least 1, the limit at most ``MAX_LIMIT`` and the window at most
+  ``MAX_WINDOW_MS``; otherwise return
+  ``redis.error_reply('…')`` and write nothing. A script is not a transaction: writes made before a
+  failing command stay, so a ``PEXPIRE`` refusing a huge window after the ``ZADD`` would leave a key
+  that never expires;
 - take the time from the Redis server (``redis.call('TIME')`` → seconds and microseconds);
 - drop the entries older than the window from the sorted set ``KEYS[1]``;
 - if fewer than ``ARGV[1]`` (limit) remain, add this request with a member that is unique
@@ -23,6 +29,9 @@ from __future__ import annotations
 import secrets
 
 import redis
+
+MAX_LIMIT = 1_000_000_000  # Lua numbers are doubles: far past any limit, far below 2^53
+MAX_WINDOW_MS = 366 * 24 * 3600 * 1000  # a year: PEXPIRE takes it, and ms scores stay exact
 
 
 def limiter_script() -> str:

@@ -89,3 +89,30 @@ def test_the_clock_is_the_server_clock(exercise: ModuleType) -> None:
     source = exercise.limiter_script()
     assert "TIME" in source, "the script never asks Redis for the time"
     assert "MULTI" not in source.upper().replace("MULTIPLE", "")
+
+
+@pytest.mark.parametrize(
+    ("limit", "window_ms"),
+    [(5, 2**62), (5, 10**20), (5, 0), (5, -1_000), (0, 1_000), (-1, 1_000), (10**20, 1_000)],
+    ids=[
+        "window-past-pexpire",
+        "window-not-an-int64",
+        "window-0",
+        "window-negative",
+        "limit-0",
+        "limit-negative",
+        "limit-past-int64",
+    ],
+)
+def test_bad_arguments_are_an_error_and_write_nothing(
+    exercise: ModuleType, redis_client: redis.Redis, redis_prefix: str, limit: int, window_ms: int
+) -> None:
+    """Limit and window must be whole numbers >= 1, the limit at most MAX_LIMIT (past 2^63 Lua's
+    doubles turn remaining negative) and the window at most MAX_WINDOW_MS; anything
+    else is an error reply (redis.ResponseError) and the key is not created. A script is not a
+    transaction: a PEXPIRE that fails after the ZADD leaves a sorted set that never expires, and a
+    window of 0 or less would make PEXPIRE delete the key and let every request through."""
+    key = redis_prefix + "bad"
+    with pytest.raises(redis.ResponseError):
+        exercise.hit(redis_client, key, limit, window_ms)
+    assert redis_client.exists(key) == 0

@@ -6,6 +6,12 @@ added too (a client that keeps retrying is blocked forever), and every app serve
 
 Write the Lua script that :func:`hit` runs. Inside it, atomically:
 
+- first check the arguments, before anything is written: ``ARGV[1]`` (limit) and ``ARGV[2]`` must be
+  whole numbers of at least 1, the limit at most ``MAX_LIMIT`` and the window at most
+  ``MAX_WINDOW_MS``; otherwise return
+  ``redis.error_reply('…')`` and write nothing. A script is not a transaction: writes made before a
+  failing command stay, so a ``PEXPIRE`` refusing a huge window after the ``ZADD`` would leave a key
+  that never expires;
 - take the time from the Redis server (``redis.call('TIME')`` → seconds and microseconds);
 - drop the entries older than the window from the sorted set ``KEYS[1]``;
 - if fewer than ``ARGV[1]`` (limit) remain, add this request with a member that is unique
@@ -24,23 +30,32 @@ import secrets
 
 import redis
 
+MAX_LIMIT = 1_000_000_000  # Lua numbers are doubles: far past any limit, far below 2^53
+MAX_WINDOW_MS = 366 * 24 * 3600 * 1000  # a year: PEXPIRE takes it, and ms scores stay exact
+
 
 def limiter_script() -> str:
     """The Lua source of the limiter."""
-    return """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    return f"""
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
+if not limit or limit < 1 or limit > {MAX_LIMIT} or limit % 1 ~= 0 then
+  return redis.error_reply('limit must be a whole number from 1 to {MAX_LIMIT}')
+end
+if not window or window < 1 or window > {MAX_WINDOW_MS} or window % 1 ~= 0 then
+  return redis.error_reply('window must be a whole number of ms from 1 to {MAX_WINDOW_MS}')
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, now - window)
 local used = redis.call('ZCARD', KEYS[1])
 if used >= limit then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {0, 0, math.max(1, tonumber(oldest[2]) + window - now)}
+  return {{0, 0, math.max(1, tonumber(oldest[2]) + window - now)}}
 end
 redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], window)
-return {1, limit - used - 1, 0}
+return {{1, limit - used - 1, 0}}
 """
 
 

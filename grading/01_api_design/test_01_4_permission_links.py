@@ -38,7 +38,6 @@ def serve(
     def start(prefix: str, mount: bool) -> tuple[TestClient, str]:
         app = create_app(
             pg_url,
-            root_path="" if mount else prefix,
             authenticator=cast.authenticator,
             link_builder=exercise.build_links,
             password_hasher=CHEAP_HASHER,

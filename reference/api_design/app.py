@@ -9,22 +9,31 @@ conditional writes (``etag``), a Redis rate limit (``ratelimit``), problem+json 
 (``problems``) — around a repository of SQL (``repository``). Everything the guide's Express router
 left out is here: bounded integer paging with a true total, a sort allow-list, ``Location`` on 201,
 404 for a missing id on every verb, 409 for a duplicate e-mail, 422 for a malformed id, no password
-hash in any response, and ownership checks. Taught in ``notebooks/01_api_design_rest.ipynb``.
+hash in any response, and ownership checks. Every route goes through the ``gate`` (authentication
+before the body is read, unknown query parameters 422, 415 for a body that is not JSON, 413 above
+:data:`~reference.api_design.gate.MAX_BODY_BYTES`); every GET also answers HEAD (RFC 9110 §9.3.2);
+a browser on an allowed origin gets a CORS policy. The spec documents what the server enforces:
+``If-Match`` required on PUT/PATCH (428 without it), the ``ETag`` header, and links from a created
+or fetched user to what can be done with it (schemathesis follows them in its stateful phase).
+Taught in ``notebooks/01_api_design_rest.ipynb``.
 """
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from argon2 import PasswordHasher
-from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
+from fastapi.routing import APIRoute
 from sqlalchemy import create_engine
+from starlette.concurrency import run_in_threadpool
 
 from reference.api_design import etag as etags
 from reference.api_design.auth import Authenticator, BearerAuth, Principal
+from reference.api_design.gate import MAX_BODY_BYTES, gated_route
 from reference.api_design.links import LinkBuilder, link, page_links, root_links, user_links
 from reference.api_design.policy import Action, may
 from reference.api_design.problems import (
@@ -33,6 +42,7 @@ from reference.api_design.problems import (
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
+    ProblemCORSMiddleware,
     install_problem_handlers,
     problem_responses,
 )
@@ -45,12 +55,13 @@ from reference.api_design.repository import (
     Versioned,
 )
 from reference.api_design.schemas import (
-    MAX_LIMIT,
     ApiRoot,
+    CanonicalUUID,
     ListParams,
     OrderList,
     OrderOut,
     PageMeta,
+    PageParams,
     UserCreate,
     UserDocument,
     UserList,
@@ -61,6 +72,55 @@ from reference.api_design.schemas import (
 from reference.config import to_sqlalchemy_url
 
 COMMON_ERRORS = (401, 429, 500, 503)
+BODY_ERRORS = (400, 413, 415, 422)
+CORS_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+CORS_HEADERS = ("Authorization", "Content-Type", "If-Match", "If-None-Match")
+CORS_EXPOSED = ("ETag", "Location", "Retry-After", "WWW-Authenticate")
+
+UserId = Annotated[CanonicalUUID, Path(description="The user's id, as its links spell it.")]
+ETAG_HEADER = {
+    "ETag": {
+        "description": "Strong validator of this representation; send it back in If-Match.",
+        "schema": {"type": "string"},
+    }
+}
+_USER_ID = "$response.body#/data/id"
+_ETAG = "$response.header.ETag"
+# Where a user document leads (OpenAPI links): what a client — or schemathesis's stateful
+# phase — can do next with the id and ETag it just received.
+USER_LINKS = {
+    "GetUser": {"operationId": "get_user", "parameters": {"user_id": _USER_ID}},
+    "ReplaceUser": {
+        "operationId": "replace_user",
+        "parameters": {"user_id": _USER_ID, "header.If-Match": _ETAG},
+    },
+    "PatchUser": {
+        "operationId": "patch_user",
+        "parameters": {"user_id": _USER_ID, "header.If-Match": _ETAG},
+    },
+    "DeleteUser": {
+        "operationId": "delete_user",
+        "parameters": {"user_id": _USER_ID, "header.If-Match": _ETAG},
+    },
+    "ListUserOrders": {"operationId": "list_user_orders", "parameters": {"user_id": _USER_ID}},
+}
+
+
+def if_match_parameter(required: bool) -> dict[str, Any]:
+    """The ``If-Match`` header as the spec states it (the handler reads it as optional and
+    answers 428 itself, so a missing precondition is a 428, not a generic 422)."""
+    return {
+        "parameters": [
+            {
+                "name": "If-Match",
+                "in": "header",
+                "required": required,
+                "schema": {"type": "string"},
+                "description": "The ETag you last read"
+                + ("; without it the write is refused (428)." if required else "."),
+            }
+        ]
+    }
 
 
 def _json_bytes(model: Any) -> bytes:
@@ -70,19 +130,22 @@ def _json_bytes(model: Any) -> bytes:
 def create_app(
     database_url: str,
     *,
-    root_path: str = "",
     authenticator: Authenticator | None = None,
     rate_limit: RateLimit | None = None,
     require_if_match: bool = True,
     link_builder: LinkBuilder = user_links,
     password_hasher: PasswordHasher | None = None,
+    cors_origins: Sequence[str] = (),
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> FastAPI:
     """Build the users API on ``database_url`` (a ``postgresql://`` URL; nothing connects yet).
 
     ``authenticator`` maps a bearer token to a :class:`Principal` (default: no token is valid);
     ``rate_limit`` turns on the Redis limiter; ``require_if_match`` makes PUT/PATCH without
     ``If-Match`` a 428; ``link_builder`` decides a user document's links (exercise 01.4 plugs in
-    here).
+    here); ``cors_origins`` is the CORS allow-list (browsers on other origins are refused);
+    ``max_body_bytes`` caps a request body (413 above it). Behind a proxy that strips a path
+    prefix, the server passes it as the ASGI ``root_path`` (``uvicorn --root-path /api/v1``).
     """
     engine = create_engine(to_sqlalchemy_url(database_url), pool_pre_ping=True, pool_size=10)
     repository = UserRepository(engine)
@@ -90,14 +153,15 @@ def create_app(
     limiter = FixedWindowLimiter(rate_limit) if rate_limit else None
     bearer = BearerAuth(authenticator or (lambda _token: None))
 
-    async def principal_of(
-        request: Request, principal: Annotated[Principal, Depends(bearer)]
-    ) -> Principal:
+    async def admit(request: Request) -> None:
+        """Authenticate (401), then count the request against the caller's limit (429)."""
+        principal = await bearer(request)
         if limiter is not None:
-            limiter.hit(principal)
-        return principal
+            await run_in_threadpool(limiter.hit, principal)
 
-    Caller = Annotated[Principal, Depends(principal_of)]
+    # Authenticated by the gate before the body is read; the dependency returns that principal
+    # and keeps the bearerAuth security scheme in the spec.
+    Caller = Annotated[Principal, Depends(bearer)]
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -110,12 +174,27 @@ def create_app(
         title="Users API",
         version="1.0.0",
         summary="Backend Skill Lab, chapter 01: the guide's users resource done right.",
-        root_path=root_path,
+        description=(
+            "Every operation needs a bearer token. Bodies are `application/json` in UTF-8 "
+            f"(415 otherwise), at most {max_body_bytes} bytes (413 above). Unknown or repeated "
+            "query parameters are 422. Ids are canonical UUIDs (lowercase, hyphenated). "
+            "PUT and PATCH need `If-Match` with the ETag last read (428 without it, 412 when "
+            "stale); DELETE honours it when sent."
+        ),
         lifespan=lifespan,
         responses=problem_responses(*COMMON_ERRORS),
     )
+    app.router.route_class = gated_route(admit, max_body_bytes)
     app.state.engine = engine
     install_problem_handlers(app)
+    app.add_middleware(
+        ProblemCORSMiddleware,
+        allow_origins=list(cors_origins),
+        allow_methods=CORS_METHODS,
+        allow_headers=CORS_HEADERS,
+        expose_headers=CORS_EXPOSED,
+        max_age=600,
+    )
 
     def visible(principal: Principal, user_id: uuid.UUID, action: Action) -> Versioned:
         """The record, if the caller may see it (404 otherwise) and may do ``action`` (403)."""
@@ -187,9 +266,13 @@ def create_app(
         return send(updated, principal, request)
 
     user_responses = problem_responses(404, 422)
-    write_responses = problem_responses(400, 403, 404, 409, 412, 422, 428)
+    write_responses = {
+        200: {"headers": ETAG_HEADER, "links": USER_LINKS},
+        **problem_responses(*BODY_ERRORS, 403, 404, 409, 412, 428),
+    }
+    if_match_required = if_match_parameter(require_if_match)
 
-    @app.get("/", name="api_root", response_model=ApiRoot)
+    @app.get("/", name="api_root", operation_id="api_root", response_model=ApiRoot)
     def api_root(request: Request, principal: Caller) -> ApiRoot:
         """The entry point: links to everything this caller may do."""
         return ApiRoot(links=root_links(principal, request))
@@ -197,6 +280,7 @@ def create_app(
     @app.get(
         "/users",
         name="list_users",
+        operation_id="list_users",
         response_model=UserList,
         responses=problem_responses(403, 422),
     )
@@ -226,11 +310,15 @@ def create_app(
     @app.post(
         "/users",
         name="create_user",
+        operation_id="create_user",
         status_code=201,
         response_model=UserDocument,
         responses={
-            201: {"headers": {"Location": {"schema": {"type": "string"}}}},
-            **problem_responses(400, 403, 409, 422),
+            201: {
+                "headers": {"Location": {"schema": {"type": "string"}}, **ETAG_HEADER},
+                "links": USER_LINKS,
+            },
+            **problem_responses(*BODY_ERRORS, 403, 409),
         },
     )
     def create_user(request: Request, principal: Caller, body: UserCreate) -> Response:
@@ -249,13 +337,18 @@ def create_app(
     @app.get(
         "/users/{user_id}",
         name="get_user",
+        operation_id="get_user",
         response_model=UserDocument,
-        responses={304: {"description": "Not Modified"}, **user_responses},
+        responses={
+            200: {"headers": ETAG_HEADER, "links": USER_LINKS},
+            304: {"description": "Not Modified", "headers": ETAG_HEADER},
+            **user_responses,
+        },
     )
     def get_user(
         request: Request,
         principal: Caller,
-        user_id: uuid.UUID,
+        user_id: UserId,
         if_none_match: Annotated[str | None, Header()] = None,
     ) -> Response:
         """One user with a strong ``ETag``; ``If-None-Match`` with it answers 304."""
@@ -272,15 +365,17 @@ def create_app(
     @app.put(
         "/users/{user_id}",
         name="replace_user",
+        operation_id="replace_user",
         response_model=UserDocument,
         responses=write_responses,
+        openapi_extra=if_match_required,
     )
     def replace_user(
         request: Request,
         principal: Caller,
-        user_id: uuid.UUID,
+        user_id: UserId,
         body: UserReplace,
-        if_match: Annotated[str | None, Header()] = None,
+        if_match: Annotated[str | None, Header(include_in_schema=False)] = None,
     ) -> Response:
         """Replace the user's e-mail and name; needs ``If-Match``."""
         return write(user_id, body.model_dump(mode="json"), if_match, principal, request)
@@ -288,15 +383,17 @@ def create_app(
     @app.patch(
         "/users/{user_id}",
         name="patch_user",
+        operation_id="patch_user",
         response_model=UserDocument,
         responses=write_responses,
+        openapi_extra=if_match_required,
     )
     def patch_user(
         request: Request,
         principal: Caller,
-        user_id: uuid.UUID,
+        user_id: UserId,
         body: UserPatch,
-        if_match: Annotated[str | None, Header()] = None,
+        if_match: Annotated[str | None, Header(include_in_schema=False)] = None,
     ) -> Response:
         """Change some of the user's fields; needs ``If-Match``."""
         values = body.model_dump(mode="json", exclude_unset=True)
@@ -305,14 +402,16 @@ def create_app(
     @app.delete(
         "/users/{user_id}",
         name="delete_user",
+        operation_id="delete_user",
         status_code=204,
         responses=problem_responses(403, 404, 412, 422),
+        openapi_extra=if_match_parameter(False),
     )
     def delete_user(
         request: Request,
         principal: Caller,
-        user_id: uuid.UUID,
-        if_match: Annotated[str | None, Header()] = None,
+        user_id: UserId,
+        if_match: Annotated[str | None, Header(include_in_schema=False)] = None,
     ) -> Response:
         """Delete a user (admin only); ``If-Match`` is honoured when sent."""
         record = visible(principal, user_id, "delete")
@@ -328,18 +427,19 @@ def create_app(
     @app.get(
         "/users/{user_id}/orders",
         name="list_user_orders",
+        operation_id="list_user_orders",
         response_model=OrderList,
         responses=user_responses,
     )
     def list_user_orders(
         request: Request,
         principal: Caller,
-        user_id: uuid.UUID,
-        page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
+        user_id: UserId,
+        params: Annotated[PageParams, Query()],
     ) -> OrderList:
         """The user's orders, newest first."""
         visible(principal, user_id, "read")
+        page, limit = params.page, params.limit
         orders, total = repository.orders(user_id, page=page, limit=limit)
         return OrderList(
             data=[OrderOut.model_validate(order, from_attributes=True) for order in orders],
@@ -354,4 +454,23 @@ def create_app(
             ),
         )
 
+    answer_head_like_get(app)
     return app
+
+
+def answer_head_like_get(app: FastAPI) -> None:
+    """Give every GET route a HEAD twin (FastAPI adds none; RFC 9110 §9.3.2 expects one).
+
+    Starlette sends a HEAD response's headers only — the ``Content-Length`` and ``ETag`` of the
+    GET — and the twin stays out of the spec, where HEAD is implied by GET.
+    """
+    for route in list(app.routes):
+        if isinstance(route, APIRoute) and "GET" in route.methods:
+            app.add_api_route(
+                route.path,
+                route.endpoint,
+                methods=["HEAD"],
+                name=f"{route.name}_head",
+                response_model=route.response_model,
+                include_in_schema=False,
+            )

@@ -111,6 +111,9 @@ class BearerAuth(HTTPBearer):
         self.authenticator = authenticator
 
     async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        known = getattr(request.state, "principal", None)
+        if isinstance(known, Principal):  # authenticated earlier in this request (the REST gate)
+            return known
         header = request.headers.get("Authorization")
         if header is None:
             raise Unauthorized()

@@ -3,10 +3,11 @@
 The pattern: handlers raise a :class:`ProblemError` (or let a framework or infrastructure error
 escape); :func:`install_problem_handlers` turns each into ``application/problem+json`` with
 ``type``, ``title``, ``status``, ``detail`` and ``instance`` — unknown routes (404), wrong methods
-(405, with ``Allow``), malformed bodies (400), validation (422, with the ``errors`` list), an
-unreachable database or Redis (503, with ``Retry-After``) and anything unexpected (500, whose body
-never carries the exception's text). The guide's table omitted 405/412/428/503 and the headers 401
-and 429 must carry; its ``validate()`` returned 400 where the table promised 422. Taught in
+(405, with ``Allow``), malformed bodies (400), validation (422, with the ``errors`` list), a body
+that is not JSON (415) or too large (413), an unreachable database or Redis (503, with
+``Retry-After``) and anything unexpected (500, whose body never carries the exception's text).
+The guide's table omitted 405/412/428/503 and the headers 401 and 429 must carry; its
+``validate()`` returned 400 where the table promised 422. Taught in
 ``notebooks/01_api_design_rest.ipynb``.
 """
 
@@ -23,10 +24,13 @@ from typing import Any
 import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import OperationalError
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -139,6 +143,10 @@ class PreconditionFailed(ProblemError):
     status, title = 412, "Precondition Failed"
 
 
+class UnsupportedMediaType(ProblemError):
+    status, title = 415, "Unsupported Media Type"
+
+
 class PreconditionRequired(ProblemError):
     status, title = 428, "Precondition Required"
 
@@ -186,11 +194,13 @@ async def _problem_error(request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = validation_errors(exc.errors())
-    if any(error["type"] == "json_invalid" for error in errors):
-        # The body is not JSON at all: a syntax problem (400), not a semantic one (422).
-        return Problem(400, detail="The request body is not valid JSON.").response(
-            _instance(request)
-        )
+    invalid = [e for e in exc.errors() if e.get("type") == "json_invalid"]
+    if invalid:
+        # The body is not JSON at all: a syntax problem (400), not a semantic one (422). The
+        # parser's reason names a position or a rule, never the client's bytes.
+        reason = str(invalid[0].get("ctx", {}).get("error", "")).rstrip(".")
+        detail = "The request body is not valid JSON" + (f": {reason}." if reason else ".")
+        return Problem(400, detail=detail).response(_instance(request))
     problem = Problem(
         422,
         title="Unprocessable Content",
@@ -268,6 +278,18 @@ class CatchAllMiddleware:
                 }
             )
             await send({"type": "http.response.body", "body": payload})
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS policy, with a refused preflight as a problem document (not plain text)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        # Starlette's text names what was refused ("Disallowed CORS origin, method"), not values.
+        detail = bytes(response.body).decode() + "; see this API's CORS allow-list."
+        return Problem(400, detail=detail).response()
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -1,21 +1,45 @@
 """Request and response models of the users resource: what goes in, what comes out.
 
-The pattern: input models forbid unknown keys and bound every string (and refuse NUL, which
-PostgreSQL cannot store — otherwise a fuzzer finds a 500); query parameters are a model too, so
-``page``/``limit`` arrive as bounded integers and ``sort`` is an allow-list (the guide passed raw
-strings through, making ``sort=password_hash`` an oracle). Output models list their fields, so a
+The pattern: input models forbid unknown keys and bound every string; query parameters are a model
+too, so ``page``/``limit`` arrive as bounded integers and ``sort`` is an allow-list (the guide passed
+raw strings through, making ``sort=password_hash`` an oracle). Output models list their fields, so a
 ``password_hash`` can never ride along (the guide returned whole Prisma rows). Taught in
 ``notebooks/01_api_design_rest.ipynb``.
+
+These models are the ONE validation rule of chapter 01: the REST app, the GraphQL schema and the
+gRPC servicer validate with them, so the same input gets the same answer from all three.
+
+- **E-mail**: compatibility forms fold first (NFKC: fullwidth ``ａ`` is ``a``, as UTS 46 already
+  does for domains), then RFC 5322 syntax (email-validator); the domain is stored in its one
+  canonical form — IDNA-decoded, lowercase (``xn--exmple-cua.test`` and ``EXÄMPLE.test`` are both
+  ``exämple.test``) — and the local part keeps its case (uniqueness is case-insensitive through the
+  ``lower(email)`` index). A trailing dot, however many, is refused. Reserved names (``.test``,
+  ``.local`` …) pass: this API sends no mail.
+- **Name**: surrounding whitespace is stripped; what is left must be 1–100 characters with no
+  control character (NUL, tab, newline …) — a name of three spaces is refused everywhere.
+- **Password**: 8–128 characters, no NUL. Lone surrogates (``"\ud800"`` in JSON) are refused by
+  pydantic for every string, before PostgreSQL or Argon2 could choke on them.
+- **Ids**: a UUID is accepted only in its canonical text form (lowercase, hyphenated 8-4-4-4-12),
+  the form every link carries; ``{…}``, ``urn:uuid:``, undashed or uppercase spellings are 422.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import email_validator
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 from reference.databases.models import OrderStatus, UserRole, UserStatus
@@ -24,43 +48,80 @@ MAX_LIMIT = 100
 MAX_PAGE = 1_000_000  # offset pagination past a million pages is a scan; keep OFFSET in range
 SORT_KEYS = ("created_at", "-created_at", "email", "-email", "name", "-name")
 SortKey = Literal["created_at", "-created_at", "email", "-email", "name", "-name"]
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# What _name enforces, for the spec: no control character (C0, DEL, C1), one non-space at least.
+NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
 
 
-def _email(value: str) -> str:
-    """Syntax-check an address (RFC 5322 via email-validator); return it with the domain normalised.
+# The last label of a domain that is reserved (RFC 6761), swapped for a neutral one while
+# email-validator checks the syntax (it refuses reserved names as undeliverable), then put back.
+_RESERVED_TLDS = frozenset(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+_NEUTRAL_TLD = "com"
 
-    Reserved names (``.test``, ``.local``, ``.arpa`` …) pass: this API sends no mail, and the spec's
-    ``format: email`` promises syntax, not deliverability — otherwise schemathesis rightly reports
-    schema-valid requests rejected.
-    """
-    candidate = value
-    for reserved in email_validator.SPECIAL_USE_DOMAIN_NAMES:
-        if value.lower().rstrip(".").endswith("." + reserved):
-            candidate = value.rstrip(".")[: -len(reserved)] + "com"
-            break
+
+def normalize_email(value: str) -> str:
+    """The one stored spelling of an address; ``ValueError`` if it is not a valid one."""
+    address = unicodedata.normalize("NFKC", value)
+    local, _, domain = address.rpartition("@")
+    head, dot, last = domain.rpartition(".")
+    reserved = last.lower() if dot and last.lower() in _RESERVED_TLDS else None
+    candidate = f"{local}@{head}.{_NEUTRAL_TLD}" if reserved else address
     try:
         validated = email_validator.validate_email(candidate, check_deliverability=False)
     except email_validator.EmailNotValidError as error:
         raise ValueError(f"not a valid e-mail address: {error}") from None
-    local = validated.local_part if candidate == value else value.rpartition("@")[0]
-    domain = validated.domain if candidate == value else value.rpartition("@")[2].lower()
-    return f"{local}@{domain}"
+    canonical = validated.domain
+    if reserved:
+        canonical = canonical.removesuffix(_NEUTRAL_TLD) + reserved
+    return f"{validated.local_part}@{canonical}"
+
+
+def _name(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("a name may not contain control characters (NUL, tab, newline …)")
+    stripped = value.strip()
+    if not stripped:
+        raise ValueError("a name may not be blank")
+    return stripped
+
+
+def _canonical_uuid(value: object) -> object:
+    if isinstance(value, str) and not re.fullmatch(UUID_PATTERN, value):
+        raise ValueError("a UUID in canonical form: lowercase, hyphenated 8-4-4-4-12")
+    return value
 
 
 Email = Annotated[
-    str, Field(max_length=254, json_schema_extra={"format": "email"}), AfterValidator(_email)
+    str,
+    Field(max_length=254, json_schema_extra={"format": "email"}),
+    AfterValidator(normalize_email),
 ]
-Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00]+$")]
+Name = Annotated[
+    str,
+    Field(min_length=1, max_length=100, json_schema_extra={"pattern": NAME_PATTERN}),
+    AfterValidator(_name),
+]
 Password = Annotated[str, Field(min_length=8, max_length=128, pattern=r"^[^\x00]+$")]
+CanonicalUUID = Annotated[
+    uuid.UUID,
+    BeforeValidator(_canonical_uuid),
+    Field(json_schema_extra={"pattern": UUID_PATTERN}),
+]
 
 
-class ListParams(BaseModel):
-    """``GET /users`` query: bounded integers and an allow-listed sort key."""
+class PageParams(BaseModel):
+    """A paged list's query: bounded integers, nothing else."""
 
     model_config = ConfigDict(extra="forbid")
 
     page: int = Field(1, ge=1, le=MAX_PAGE, description="1-based page number.")
     limit: int = Field(20, ge=1, le=MAX_LIMIT, description="Items per page, at most 100.")
+
+
+class ListParams(PageParams):
+    """``GET /users`` query: bounded integers and an allow-listed sort key."""
+
     sort: SortKey = Field(
         "created_at", description="Sort key; a leading '-' sorts descending. Ties break on id."
     )

@@ -86,7 +86,7 @@ def test_every_advertised_link_can_be_followed(
     who: str,
     target: str,
 ) -> None:
-    app = make_app(root_path="" if mount else root_path)
+    app = make_app()
     client, prefix = _as_served(app, root_path, mount)
     with client:
         headers = cast.headers(who)

@@ -13,8 +13,6 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from course.harness.loader import CATALOGUE, Exercise, catalogue
 from course.harness.stubs import compare_stub_and_solution
 from reference.config import REPO_ROOT
@@ -33,6 +31,10 @@ def load_raw(path: Path = CATALOGUE) -> dict[str, Any]:
 
 def schema_errors(data: dict[str, Any]) -> list[str]:
     """Every JSON-schema violation, as ``where: what`` lines."""
+    # Imported here: jsonschema loads its format checkers (over a second on a busy machine), and
+    # only `course verify` and the tests validate the catalogue.
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
     return [
         f"{'/'.join(str(p) for p in error.absolute_path) or '(top)'}: {error.message}"

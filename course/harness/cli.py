@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -135,6 +136,7 @@ def grade(
     ] = None,
 ) -> None:
     """Grade every student's hand-in in isolation; write grades.csv, JUnit XML and Markdown feedback."""
+    from course.harness.grading import find_students
     from course.harness.grading import grade as run_grade
 
     console = _console()
@@ -150,9 +152,18 @@ def grade(
             learner.print_unreachable(console, problem)
         raise _fail(console, "not grading: results would be wrong while a server is down", 1)
 
-    def progress_line(student: str, result: RunResult) -> None:
+    def progress_line(student: str, result: RunResult, done: int, total: int) -> None:
         state = "timeout" if result.timed_out else f"{result.passed}/{result.total}"
-        console.print(f"  {student:<24} {result.exercise.id:<6} {state}")
+        console.print(
+            f"  {escape(student):<24} {result.exercise.id:<6} {state:<8} "
+            f"{result.seconds:.0f} s  [{done}/{total}]"
+        )
+
+    console.print(
+        f"Grading {len(find_students(submissions))} student(s) × {len(exercises)} exercise(s), "
+        f"{workers} at a time, up to {timeout:g} s each",
+        style="dim",
+    )
 
     report = run_grade(
         submissions,
@@ -179,6 +190,7 @@ def verify(
 ) -> None:
     """Prove each exercise's tests fail on the stub (for the right reason), pass on the solution,
     and catch every decoy."""
+    from course.harness.verify import Finished
     from course.harness.verify import verify as run_verify
 
     console = _console()
@@ -193,13 +205,29 @@ def verify(
     for problem in down.values():
         learner.print_unreachable(console, problem)
     ok = not problems and not down
-    for verdict in run_verify(exercises, timeout=timeout, workers=workers):
+    runs = sum(2 + len(ex.decoys) for ex in exercises)
+    console.print(
+        f"Verifying {len(exercises)} exercise(s): {runs} runs, {workers} at a time, "
+        f"up to {timeout:g} s each",
+        style="dim",
+    )
+    started = time.monotonic()
+    unsound: list[str] = []
+
+    def run_line(finished: Finished) -> None:
+        console.print(f"  … {escape(finished.line())}", style="dim")
+
+    for verdict in run_verify(exercises, timeout=timeout, workers=workers, on_run=run_line):
         gaps = verdict.gaps()
         console.print(("[green]" if not gaps else "[red]") + escape(verdict.line()) + "[/]")
         for gap in gaps:
             console.print("      " + escape(gap).replace("\n", "\n      "), style="yellow")
-        ok &= not gaps
-    if not ok:
+        if gaps:
+            unsound.append(verdict.exercise.id)
+    elapsed = time.monotonic() - started
+    verdict_text = f"{len(unsound)} with gaps ({', '.join(unsound)})" if unsound else "all sound"
+    console.print(f"Verified {len(exercises)} exercise(s) in {elapsed:.0f} s: {verdict_text}")
+    if not ok or unsound:
         raise typer.Exit(1)
 
 
@@ -216,17 +244,30 @@ def notebooks_run(
         paths = notebooks.find_notebooks(names)
     except FileNotFoundError as error:
         raise _fail(console, str(error)) from None
-    failed = False
-    for path in paths:
-        console.print(f"running {path.name} …")
+    failed: list[str] = []
+    everything = time.monotonic()
+    for number, path in enumerate(paths, start=1):
+        started = time.monotonic()
         try:
+            console.print(
+                f"running {path.name} ({notebooks.code_cells(path)} code cells) … "
+                f"[{number}/{len(paths)}]",
+                style="dim",
+            )
             notebooks.execute(path, timeout=timeout)
         except Exception as error:  # noqa: BLE001 - report per notebook, go on with the others
-            failed = True
-            console.print(f"[red]✘ {path.name}: {escape(type(error).__name__)}[/]")
+            failed.append(path.name)
+            console.print(
+                f"[red]✘ {path.name}: {escape(type(error).__name__)}[/] "
+                f"({time.monotonic() - started:.0f} s)"
+            )
             console.print(escape(str(error).strip()[-3000:]))
         else:
-            console.print(f"[green]✔ {path.name}[/]")
+            console.print(f"[green]✔ {path.name}[/] ({time.monotonic() - started:.0f} s)")
+    outcome = f"{len(failed)} failed ({', '.join(failed)})" if failed else "all passed"
+    console.print(
+        f"Ran {len(paths)} notebook(s) in {time.monotonic() - everything:.0f} s: {outcome}"
+    )
     if failed:
         raise typer.Exit(1)
 

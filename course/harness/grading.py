@@ -23,6 +23,7 @@ import csv
 import re
 import secrets
 import shutil
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -218,9 +219,13 @@ def grade(
     timeout: float = DEFAULT_TIMEOUT,
     workers: int = 2,
     exercises: list[Exercise] | None = None,
-    on_result: Callable[[str, RunResult], None] | None = None,
+    on_result: Callable[[str, RunResult, int, int], None] | None = None,
 ) -> GradeReport:
-    """Grade every student in ``submissions``; write grades.csv, junit/ and feedback/ under ``out``."""
+    """Grade every student in ``submissions``; write grades.csv, junit/ and feedback/ under ``out``.
+
+    ``on_result(student, result, done, total)`` hears of each student × exercise as it ends (one call
+    at a time, ``done`` counting up to ``total`` runs), so a long grading run is never silent.
+    """
     chosen = exercises if exercises is not None else ordered()
     students = [StudentGrade(name, root) for name, root in find_students(submissions)]
     report = GradeReport(students, chosen, {}, out)
@@ -246,15 +251,21 @@ def grade(
                         continue
                 jobs.append((student, exercise))
 
+        finished = 0
+        reporting = threading.Lock()
+
         def run(job: tuple[StudentGrade, Exercise]) -> None:
+            nonlocal finished
             student, exercise = job
             result = run_grading(
                 exercise, student.root, timeout=timeout, env=environments[student.name]
             )
             student.results[exercise.id] = result
             student.notes[exercise.id].extend(result_notes(result, timeout))
-            if on_result is not None:
-                on_result(student.name, result)
+            with reporting:  # workers finish concurrently; report them one at a time, in order
+                finished += 1
+                if on_result is not None:
+                    on_result(student.name, result, finished, len(jobs))
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             list(pool.map(run, jobs))

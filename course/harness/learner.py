@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from course.harness.catalogue import chapters, ordered
-from course.harness.loader import Exercise, catalogue, exercises_root
+from course.harness.loader import PROBED_VARIABLE, Exercise, catalogue, exercises_root
 from course.harness.progress import Progress
 from course.harness.runner import DEFAULT_TIMEOUT, RunResult, TestOutcome, run_grading
 from reference.config import REPO_ROOT, get_settings
@@ -138,7 +138,9 @@ def check(console: Console, exercises: list[Exercise], *, timeout: float = DEFAU
                 f"[yellow]– {exercise.id}  {escape(exercise.title)}[/]  not checked: needs {', '.join(missing)}"
             )
             continue
-        result = run_grading(exercise, root, timeout=timeout)
+        # The servers just answered: the grading run need not import every client to probe again.
+        probed = {PROBED_VARIABLE: ",".join(exercise.servers)}
+        result = run_grading(exercise, root, timeout=timeout, env=probed)
         progress.record(exercise.id, passed=result.passed, total=result.total, ok=result.ok)
         progress.save()
         print_result(console, result)

@@ -21,6 +21,12 @@ from reference.config import REPO_ROOT
 
 CATALOGUE = REPO_ROOT / "exercises" / "exercises.toml"
 ROOT_VARIABLE = "COURSE_EXERCISES_ROOT"
+# Where the grading subprocess's report plugin writes its JSON lines. Defined here, not in the plugin,
+# so the runner (and every learner command) can name it without importing pytest.
+REPORT_VARIABLE = "COURSE_REPORT_FILE"
+# Servers the caller probed just before starting the grading subprocess (comma-separated): the
+# subprocess's fixtures trust them instead of importing every client again to probe a second time.
+PROBED_VARIABLE = "COURSE_SERVERS_PROBED"
 
 
 @dataclass(frozen=True)

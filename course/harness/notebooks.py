@@ -44,6 +44,12 @@ def find_notebooks(names: list[str] | None = None, folder: Path = NOTEBOOKS) -> 
     return found
 
 
+def code_cells(path: Path) -> int:
+    """How many non-empty code cells ``path`` has (what ``run`` is about to execute)."""
+    nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
+    return sum(cell.cell_type == "code" and bool(cell.source.strip()) for cell in nb.cells)
+
+
 def normalise(nb: Any) -> Any:
     """Strip stray metadata and give cells deterministic ids (in place; also returned)."""
     nb.metadata = {k: nb.metadata[k] for k in NOTEBOOK_METADATA if k in nb.metadata}

@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-REPORT_VARIABLE = "COURSE_REPORT_FILE"
+from course.harness.loader import REPORT_VARIABLE
+
 _STATE: dict[str, dict[str, Any]] = {}
 
 

@@ -4,14 +4,17 @@ For each exercise: every grading test FAILS on the pristine stub, and for the ri
 ``NotImplementedError`` or an ``AssertionError`` — never an import error, a server that is down or a
 timeout); every test PASSES on the solution; and every decoy (a deliberately wrong answer) fails at
 least one test. Decoys run from a temporary copy of ``exercises/`` with the exercise file replaced.
-Runs go two at a time (the course machines have two cores).
+Runs go two at a time (the course machines have two cores). A whole verify takes many minutes, so each
+run is reported as it ends and each exercise's verdict as soon as its last run ends.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,6 +77,33 @@ class Verdict:
         )
 
 
+@dataclass(frozen=True)
+class Finished:
+    """One run that just ended: which exercise, which answer, what it gave, and how far verify is."""
+
+    exercise: Exercise
+    answer: str  # "stub", "solution" or the decoy's path
+    result: RunResult
+    done: int
+    total: int
+
+    def line(self) -> str:
+        """``00.1  decoy health_check__no_connection: 5/13 pass · 4 s  [3/5]``."""
+        label = (
+            self.answer
+            if self.answer in ("stub", "solution")
+            else f"decoy {Path(self.answer).stem}"
+        )
+        run = self.result
+        if run.timed_out:
+            state = "timed out"
+        elif run.collect_error is not None:
+            state = "not collected"
+        else:
+            state = f"{run.passed}/{run.total} pass"
+        return f"{self.exercise.id:<5} {label}: {state} · {run.seconds:.0f} s  [{self.done}/{self.total}]"
+
+
 def _decoy_root(exercise: Exercise, decoy: str, scratch: Path) -> Path:
     root = scratch / Path(decoy).stem
     shutil.copytree(REPO_ROOT / "exercises", root, ignore=shutil.ignore_patterns("__pycache__"))
@@ -82,9 +112,17 @@ def _decoy_root(exercise: Exercise, decoy: str, scratch: Path) -> Path:
 
 
 def verify(
-    exercises: list[Exercise], *, timeout: float = DEFAULT_TIMEOUT, workers: int = 2
-) -> list[Verdict]:
-    """Run stub, solution and decoys for every exercise (``workers`` runs at a time)."""
+    exercises: list[Exercise],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    workers: int = 2,
+    on_run: Callable[[Finished], None] | None = None,
+) -> Iterator[Verdict]:
+    """Run stub, solution and decoys for every exercise (``workers`` runs at a time).
+
+    ``on_run`` hears of every run as it ends; each exercise's verdict is yielded as soon as its last
+    run ends, not after the whole course.
+    """
     with tempfile.TemporaryDirectory(prefix="course-verify-") as scratch_dir:
         scratch = Path(scratch_dir)
         jobs: list[tuple[Exercise, str, Path]] = []
@@ -93,18 +131,28 @@ def verify(
             jobs.append((exercise, "solution", REPO_ROOT / "solutions"))
             for decoy in exercise.decoys:
                 jobs.append((exercise, decoy, _decoy_root(exercise, decoy, scratch / exercise.id)))
-
-        def run(job: tuple[Exercise, str, Path]) -> RunResult:
-            return run_grading(job[0], job[2], timeout=timeout)
-
+        left = Counter(exercise.id for exercise, _answer, _root in jobs)
+        results: dict[str, dict[str, RunResult]] = {}
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            results = list(pool.map(run, jobs))
-    verdicts: dict[str, Verdict] = {}
-    for (exercise, kind, _root), result in zip(jobs, results, strict=True):
-        if kind == "stub":
-            verdicts[exercise.id] = Verdict(exercise, stub=result, solution=result)
-        elif kind == "solution":
-            verdicts[exercise.id].solution = result
-        else:
-            verdicts[exercise.id].decoys[kind] = result
-    return list(verdicts.values())
+            futures: dict[Future[RunResult], tuple[Exercise, str]] = {
+                pool.submit(run_grading, exercise, root, timeout=timeout): (exercise, answer)
+                for exercise, answer, root in jobs
+            }
+            try:
+                for done, future in enumerate(as_completed(futures), start=1):
+                    exercise, answer = futures[future]
+                    results.setdefault(exercise.id, {})[answer] = future.result()
+                    if on_run is not None:
+                        on_run(Finished(exercise, answer, future.result(), done, len(jobs)))
+                    left[exercise.id] -= 1
+                    if not left[exercise.id]:
+                        yield _verdict(exercise, results.pop(exercise.id))
+            finally:
+                # Stopped early (Ctrl-C, a failed print): do not start the runs still queued.
+                for future in futures:
+                    future.cancel()
+
+
+def _verdict(exercise: Exercise, runs: dict[str, RunResult]) -> Verdict:
+    decoys = {decoy: runs[decoy] for decoy in exercise.decoys}  # catalogue order, not finish order
+    return Verdict(exercise, stub=runs["stub"], solution=runs["solution"], decoys=decoys)

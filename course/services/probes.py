@@ -27,14 +27,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import pika
-import psycopg
-import redis
-from kafka import KafkaAdminClient
-from kafka.protocol.broker_version_data import infer_broker_version_from_api_versions
-from pymongo import MongoClient
-
 from course.services.base import ProbeResult
+
+# Each probe imports its client library itself: together they take seconds to import, and a
+# command that needs one server (or none) should not pay for all five.
 
 # Kafka's metadata.version feature levels (org.apache.kafka.server.common.MetadataVersion) for the
 # newest level each release supports by default. Read from kafka-server-common 4.1.1; levels above
@@ -70,6 +66,8 @@ def _elapsed_ms(start: float) -> float:
 
 def probe_postgres(url: str, timeout: float = 3.0) -> ProbeResult:
     """``SHOW server_version`` over psycopg 3 → ("PostgreSQL", "15.14")."""
+    import psycopg
+
     # libpq takes whole seconds and treats values below 2 as 2.
     with psycopg.connect(url, connect_timeout=max(2, math.ceil(timeout))) as conn:
         conn.execute(f"SET statement_timeout = {int(timeout * 1000)}")
@@ -98,6 +96,8 @@ def mongo_flavour(build_info: Mapping[str, Any]) -> str:
 
 def probe_mongo(url: str, timeout: float = 3.0) -> ProbeResult:
     """``buildInfo`` over PyMongo → ("MongoDB", "7.0.14") or ("compatible server (…)", "4.4.0")."""
+    from pymongo import MongoClient
+
     timeout_ms = int(timeout * 1000)
     client: MongoClient[dict[str, Any]] = MongoClient(
         url,
@@ -124,6 +124,8 @@ def mongo_is_genuine(url: str, timeout: float = 3.0) -> bool:
 
 def probe_redis(url: str, timeout: float = 3.0) -> ProbeResult:
     """``INFO server`` over redis-py → ("Redis", "7.0.15")."""
+    import redis
+
     client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
     try:
         client.ping()
@@ -146,6 +148,8 @@ def kafka_version(
     ``features`` is kafka-python's ``describe_features()`` (ApiVersions v3+); ``api_versions`` maps
     each request's key to the (min, max) versions the broker accepts.
     """
+    from kafka.protocol.broker_version_data import infer_broker_version_from_api_versions
+
     supported = features.get("metadata.version", {}).get("supported")
     if supported:
         level = int(supported[1])
@@ -163,6 +167,8 @@ def probe_kafka(url: str, timeout: float = 3.0) -> ProbeResult:
     ``url`` is a bootstrap list ("127.0.0.1:19092"). The broker must have registered itself
     (DescribeCluster lists it): a socket that accepts while the broker is still starting fails.
     """
+    from kafka import KafkaAdminClient
+
     timeout_ms = int(timeout * 1000)
     admin = KafkaAdminClient(
         bootstrap_servers=url,
@@ -185,6 +191,8 @@ def probe_kafka(url: str, timeout: float = 3.0) -> ProbeResult:
 
 def probe_rabbitmq(url: str, timeout: float = 3.0) -> ProbeResult:
     """The AMQP handshake's server properties over pika → ("RabbitMQ", "3.10.8")."""
+    import pika
+
     params = pika.URLParameters(url)
     params.socket_timeout = timeout
     params.stack_timeout = timeout

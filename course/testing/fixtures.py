@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import httpx
-import psycopg
-import pymongo
 import pytest
-import redis
-from psycopg import sql
-from sqlalchemy import Engine, create_engine
 
+from course.harness.loader import PROBED_VARIABLE
 from course.testing.resources import unique_name
 from reference.config import Settings, get_settings, to_sqlalchemy_url
+
+# Each fixture imports its client library itself: this plugin is loaded by every grading subprocess,
+# and an exercise that needs one server (or none) should not wait for all five clients and SQLAlchemy.
+if TYPE_CHECKING:
+    import httpx
+    import pymongo
+    import redis
+    from sqlalchemy import Engine
 
 _checked: dict[str, str | None] = {}
 
@@ -32,10 +36,13 @@ def ensure_server(name: str) -> None:
     """Fail the calling test unless server ``name`` answers, starting it first unless told not to.
 
     ``COURSE_AUTOSTART=0`` turns starting off (CI starts servers up front and wants a failure, not a
-    silent start, if one dies mid-run). The outcome is cached per process.
+    silent start, if one dies mid-run). The outcome is cached per process. A server that
+    ``course check`` named in ``$COURSE_SERVERS_PROBED`` answered its probe a moment ago and is not
+    probed again.
     """
     if name not in _checked:
-        _checked[name] = _check_or_start(name)
+        probed = os.environ.get(PROBED_VARIABLE, "").split(",")
+        _checked[name] = None if name in probed else _check_or_start(name)
     problem = _checked[name]
     if problem is not None:
         pytest.fail(problem, pytrace=False)
@@ -81,6 +88,9 @@ def _with_database(url: str, database: str) -> str:
 @pytest.fixture
 def pg_url(settings: Settings) -> Iterator[str]:
     """A ``postgresql://`` URL of a fresh, empty database dropped after the test."""
+    import psycopg
+    from psycopg import sql
+
     ensure_server("postgres")
     database = unique_name("t")
     with psycopg.connect(settings.database_url, autocommit=True) as admin:
@@ -97,6 +107,8 @@ def pg_url(settings: Settings) -> Iterator[str]:
 @pytest.fixture
 def pg_engine(pg_url: str) -> Iterator[Engine]:
     """A SQLAlchemy engine (psycopg 3) on the test's own database."""
+    from sqlalchemy import create_engine
+
     engine = create_engine(to_sqlalchemy_url(pg_url))
     try:
         yield engine
@@ -109,6 +121,8 @@ def pg_engine(pg_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def mongo_client(settings: Settings) -> Iterator[pymongo.MongoClient[dict[str, object]]]:
+    import pymongo
+
     ensure_server("mongo")
     client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
         settings.mongodb_url, serverSelectionTimeoutMS=5000
@@ -154,6 +168,8 @@ def _genuine_mongodb_only(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture(scope="session")
 def redis_client(settings: Settings) -> Iterator[redis.Redis]:
+    import redis
+
     ensure_server("redis")
     client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
     yield client
@@ -201,6 +217,8 @@ def kafka_topic(settings: Settings) -> Iterator[Callable[..., str]]:
 
 def _management_client(settings: Settings) -> httpx.Client:
     """An HTTP client for RabbitMQ's management API, credentials taken out of the URL."""
+    import httpx
+
     parts = urlsplit(settings.rabbitmq_management_url)
     base = f"{parts.scheme}://{parts.hostname}:{parts.port or 15672}"
     return httpx.Client(

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
+from reference.databases.bounds import BIGINT_MAX  # noqa: F401, RUF100 - for your solution
+
 
 def create_accounts(conn: Connection) -> None:
     """Create the ``accounts`` table if it does not exist."""
@@ -32,8 +34,10 @@ def create_accounts(conn: Connection) -> None:
 def fenced_set_balance(conn: Connection, account_id: str, balance: int, fence: int) -> bool:
     """Set the account's balance and remember ``fence``, unless a write with a token ``> fence``
     was already accepted. ``True`` if written, ``False`` if refused as stale (nothing changes).
-    Raises ``LookupError`` for an account that does not exist."""
+    Raises ``LookupError`` for an account that does not exist, and ``ValueError`` before any query
+    for what the table cannot hold: a ``fence`` or ``balance`` past ``BIGINT_MAX`` (or a fence below
+    1), or an ``account_id`` containing NUL."""
     # TODO: in one UPDATE, write balance and fence only where the stored fence is not newer than
     # this one; report whether a row was written, and raise LookupError when the account does not
-    # exist at all.
+    # exist at all. Refuse a fence, balance or id the table cannot hold before the query.
     raise NotImplementedError

@@ -94,6 +94,22 @@ def test_unknown_account_is_an_error(exercise: ModuleType, accounts: Engine) -> 
         exercise.fenced_set_balance(conn, "no-such-account", 1, 1)
 
 
+@pytest.mark.parametrize(
+    ("account_id", "balance", "fence"),
+    [("acc-1", 1, 2**63), ("acc-1", 2**63, 1), ("acc-1", -(2**63) - 1, 1), ("acc\x00-1", 1, 1)],
+    ids=["fence-past-bigint", "balance-past-bigint", "balance-below-bigint", "nul-in-id"],
+)
+def test_values_the_table_cannot_hold_are_a_value_error(
+    exercise: ModuleType, accounts: Engine, account_id: str, balance: int, fence: int
+) -> None:
+    """A fence or balance past bigint (2^63 - 1), or a NUL in the id, is a ValueError raised before
+    the query (an API answers 422) — not psycopg's DataError from inside it (a 500) — and the
+    account is unchanged."""
+    with accounts.begin() as conn, pytest.raises(ValueError):  # noqa: PT011
+        exercise.fenced_set_balance(conn, account_id, balance, fence)
+    assert read(accounts) == (100, 0)
+
+
 def test_the_check_and_the_write_are_one_statement(exercise: ModuleType, accounts: Engine) -> None:
     """Two writers race: token 3 has written but not committed yet when token 2 tries. Token 2 must
     end up refused and the row must be token 3's. A check in Python (SELECT the fence, then UPDATE)

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
+from reference.databases.bounds import BIGINT_MAX  # noqa: F401, RUF100 - for your solution
+
 
 def create_accounts(conn: Connection) -> None:
     """Create the ``accounts`` table if it does not exist."""
@@ -32,7 +34,13 @@ def create_accounts(conn: Connection) -> None:
 def fenced_set_balance(conn: Connection, account_id: str, balance: int, fence: int) -> bool:
     """Set the account's balance and remember ``fence``, unless a write with a token ``> fence``
     was already accepted. ``True`` if written, ``False`` if refused as stale (nothing changes).
-    Raises ``LookupError`` for an account that does not exist."""
+    Raises ``LookupError`` for an account that does not exist, and ``ValueError`` before any query
+    for what the table cannot hold: a ``fence`` or ``balance`` past ``BIGINT_MAX`` (or a fence below
+    1), or an ``account_id`` containing NUL."""
+    if not 1 <= fence <= BIGINT_MAX or not -BIGINT_MAX - 1 <= balance <= BIGINT_MAX:
+        raise ValueError("fence must be 1…BIGINT_MAX and balance must fit in a bigint")
+    if "\x00" in account_id:
+        raise ValueError("account_id must not contain NUL characters")
     result = conn.execute(
         text(
             "UPDATE accounts SET balance = :balance, fence = :fence"

@@ -91,7 +91,13 @@ def check_limit(limit: int) -> int:
 def check_page(page: int, limit: int) -> int:
     """``page`` (1-based) if its ``OFFSET`` fits in a bigint; otherwise ``ValueError``, not the
     ``DataError`` PostgreSQL would raise for ``OFFSET`` past 2^63 - 1."""
-    return check_int("page", page, minimum=1, maximum=BIGINT_MAX // limit + 1)
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        raise ValueError("page must be an integer >= 1")
+    if (page - 1) * limit > BIGINT_MAX:
+        raise ValueError(
+            f"page is too deep: its OFFSET, (page - 1) * {limit}, must fit in a bigint"
+        )
+    return page
 
 
 def _rows(conn: Connection, sql: str, params: dict[str, object]) -> list[UserRow]:

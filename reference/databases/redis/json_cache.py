@@ -51,10 +51,15 @@ def _ttl_milliseconds(ttl: float | timedelta | None) -> int | None:
     if isinstance(ttl, bool):
         raise TypeError("ttl must be a number of seconds or a timedelta, not a bool")
     seconds = ttl.total_seconds() if isinstance(ttl, timedelta) else float(ttl)
-    if not math.isfinite(seconds) or not 0 < seconds <= MAX_TTL.total_seconds():
+    if not math.isfinite(seconds) or seconds <= 0:
         raise ValueError(
-            f"ttl must be a positive number of seconds up to {MAX_TTL.total_seconds():.0f} "
-            f"(got {ttl!r}); pass ttl=None for a key that never expires"
+            f"ttl must be a positive number of seconds (got {ttl!r}); "
+            "pass ttl=None for a key that never expires"
+        )
+    if seconds > MAX_TTL.total_seconds():
+        raise ValueError(
+            f"ttl must be at most {MAX_TTL.total_seconds():.0f} seconds (got {ttl!r}); "
+            "pass ttl=None for a key that never expires"
         )
     milliseconds = math.ceil(seconds * 1000)
     return milliseconds

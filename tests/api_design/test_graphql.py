@@ -7,22 +7,29 @@ faithful port live in ``test_graphql_port.py``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import logging
 import uuid
 from typing import Any
 
+import graphql
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reference.api_design.auth import Principal
 from reference.api_design.graphql.app import make_engine, make_sessions
 from reference.api_design.graphql.context import Context
+from reference.api_design.graphql.cursors import InvalidCursor, decode_cursor
 from reference.api_design.graphql.events import order_channel, wait_for_listeners
+from reference.api_design.graphql.limits import MAX_COST, query_cost
 from reference.api_design.graphql.loaders import OrdersKey, make_loaders
 from reference.api_design.graphql.schema import schema
 from reference.api_design.graphql.seed import Seeded
 from reference.api_design.graphql.statements import count_statements
+from reference.api_design.seed import Cast
 from reference.databases.models import UserRole
 
 NESTED = """
@@ -447,3 +454,268 @@ async def test_subscription_requires_a_principal_and_takes_no_user_argument(
     )
     first = await anext(anonymous)  # type: ignore[arg-type]
     assert [e.extensions["code"] for e in first.errors] == ["UNAUTHENTICATED"]
+
+
+# --- hostile input (issue 8, section 2) ------------------------------------------------------
+
+ALIAS_BOMB = (
+    "{ "
+    + " ".join(
+        f"a{i}: users(first: 100) {{ edges {{ node {{ orders(first: 100) {{ edges {{ node {{"
+        " user { orders(first: 100) { edges { cursor } } } } } } } } }"
+        for i in range(15)
+    )
+    + " }"
+)
+
+
+@pytest.mark.asyncio
+async def test_query_cost_is_refused_before_any_sql(
+    seeded: Seeded, engine: AsyncEngine, pg_url: str
+) -> None:
+    """15 aliases × users(100) × orders(100) × orders(100) is within the depth and alias limits, but
+    its cost (each list's ``first`` multiplied down the nesting) is far over budget: refused with a
+    clear error and no statement sent."""
+    with count_statements(engine) as log:
+        result = await run(context(engine, pg_url, admin(seeded)), ALIAS_BOMB)
+    assert codes(result) == ["QUERY_TOO_EXPENSIVE"]
+    assert result.data is None
+    assert f"{MAX_COST:,}" in result.errors[0].message
+    assert result.errors[0].extensions["cost"] == 15 * (100 + 100 * 100 + 100 * 100 * 100)
+    assert log.count == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "cost"),
+    [
+        (
+            "{ users(first: 50) { edges { node { orders(first: 5) { edges { cursor } } } } } }",
+            {},
+            300,
+        ),
+        ("{ users { edges { node { orders { edges { cursor } } } } } }", {}, 20 + 20 * 20),
+        (
+            "query($n: Int!) { users(first: $n) { edges { node { orders(first: $n) {"
+            " edges { cursor } } } } } }",
+            {"n": 10},
+            110,
+        ),
+        ("query($n: Int = 3) { users(first: $n) { edges { cursor } } }", {}, 3),
+        (
+            "{ a: users(first: 10) { edges { cursor } } b: users(first: 10) { edges { cursor } } }",
+            {},
+            20,
+        ),
+        (
+            "{ users(first: 10) { ...U } } fragment U on UserConnection {"
+            " edges { node { orders(first: 10) { edges { cursor } } } } }",
+            {},
+            110,
+        ),
+        (
+            "{ users(first: 10) { edges { node { ... on User { orders(first: 2) {"
+            " edges { node { user { name } } } } } } } } }",
+            {},
+            30,
+        ),
+        ("{ users(first: 1000) { edges { cursor } } }", {}, 100),  # check_first refuses > 100
+        ("{ me { name orders(first: 5) { edges { cursor } } } }", {}, 5),
+    ],
+)
+def test_query_cost_multiplies_first_down_the_nesting(
+    query: str, variables: dict[str, Any], cost: int
+) -> None:
+    """The cost of a document: every list field's ``first`` (or its default), multiplied by the
+    ``first`` of every list above it; aliases and fragments count where they are spread."""
+    assert query_cost(schema._schema, graphql.parse(query), variables) == cost
+
+
+@pytest.mark.asyncio
+async def test_cost_budget_boundary(seeded: Seeded, engine: AsyncEngine, pg_url: str) -> None:
+    """users(100) × orders(99) costs exactly the budget and runs; one more order per user does not."""
+    query = "query($n: Int!) { users(first: 100) { edges { node { orders(first: $n) { edges { cursor } } } } } }"
+    ctx = context(engine, pg_url, admin(seeded))
+    at_budget = await run(ctx, query, n=MAX_COST // 100 - 1)
+    over = await run(context(engine, pg_url, admin(seeded)), query, n=MAX_COST // 100)
+    assert at_budget.errors is None
+    assert codes(over) == ["QUERY_TOO_EXPENSIVE"]
+
+
+@pytest.mark.asyncio
+async def test_introspection_is_costed_too(
+    seeded: Seeded, engine: AsyncEngine, pg_url: str
+) -> None:
+    """GraphiQL's introspection query runs; the same query under 15 aliases is over budget."""
+    standard = await run(context(engine, pg_url, None), graphql.get_introspection_query())
+    assert standard.errors is None
+    types = "types { name fields { name args { name } type { name } } enumValues { name } }"
+    flood = "{ " + " ".join(f"s{i}: __schema {{ {types} }}" for i in range(15)) + " }"
+    result = await run(context(engine, pg_url, None), flood)
+    assert codes(result) == ["QUERY_TOO_EXPENSIVE"]
+
+
+def _cursor(payload: str) -> str:
+    return base64.urlsafe_b64encode(payload.encode()).decode()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        _cursor('["2024-01-01T00:00:00+00:00", 5]'),  # an id that is not a string
+        _cursor('["2024-01-01T00:00:00+00:00", null]'),
+        _cursor('["2024-01-01T00:00:00+00:00", ["a"]]'),
+        _cursor('[5, "7b1d1a3e-6f0e-4a57-9f0a-000000000000"]'),
+        _cursor('{"created_at": 1, "id": 2}'),
+        _cursor("[" * 5000 + "]" * 5000),  # recursion in the JSON decoder
+        _cursor(f'["2024-01-01T00:00:00+00:00", "{uuid.UUID(int=1)}"]' + " " * 500),  # too long
+        base64.urlsafe_b64encode(b"\xff\xfe[").decode(),  # not UTF-8
+    ],
+)
+async def test_forged_cursors_are_bad_user_input(
+    seeded: Seeded, engine: AsyncEngine, pg_url: str, cursor: str
+) -> None:
+    """Any cursor the API did not issue — well-formed base64 and JSON with the wrong types included —
+    is BAD_USER_INPUT on both connections (and gRPC's page_token, which decodes the same way)."""
+    users = await run(
+        context(engine, pg_url, admin(seeded)),
+        "query($a: String) { users(after: $a) { edges { cursor } } }",
+        a=cursor,
+    )
+    orders = await run(
+        context(engine, pg_url, user(seeded)),
+        "query($a: String) { me { orders(after: $a) { edges { cursor } } } }",
+        a=cursor,
+    )
+    assert codes(users) == ["BAD_USER_INPUT"]
+    assert codes(orders) == ["BAD_USER_INPUT"]
+    with pytest.raises(InvalidCursor):
+        decode_cursor(cursor)
+
+
+CREATE = """mutation($input: CreateUserInput!) {
+  createUser(input: $input) { user { name } errors { field code message } } }"""
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("changes", "field", "code"),
+    [
+        ({"name": "a\x00b"}, "name", "INVALID"),
+        ({"name": "   "}, "name", "INVALID"),
+        ({"name": "n" * 101}, "name", "TOO_LONG"),
+        ({"password": "p" * 3_000_000}, "password", "TOO_LONG"),
+        ({"password": "p\x00" * 10}, "password", "INVALID"),
+        ({"email": "e\x00@example.com"}, "email", "INVALID"),
+    ],
+)
+async def test_create_user_refuses_what_rest_refuses(
+    engine: AsyncEngine, pg_url: str, api_db: str, changes: dict[str, str], field: str, code: str
+) -> None:
+    """NUL (PostgreSQL cannot store it), blank names and 3 MB passwords are payload errors on the
+    field — validated by the REST API's own ``UserCreate`` — not "Unexpected error."."""
+    good = {"email": "grace@example.com", "name": "Grace", "password": "correct horse battery"}
+    result = await run(context(engine, pg_url, None), CREATE, input={**good, **changes})
+    assert result.errors is None
+    payload = result.data["createUser"]
+    assert payload["user"] is None
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [(field, code)]
+    assert all(len(e["message"]) < 200 for e in payload["errors"])  # the input is not echoed
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("name", ["a\x00b", "   ", "n" * 101])
+async def test_update_user_refuses_what_rest_refuses(
+    seeded: Seeded, engine: AsyncEngine, pg_url: str, name: str
+) -> None:
+    """updateUser validates through the REST API's ``UserPatch``: NUL, blank or overlong names are
+    payload errors, and nothing is written."""
+    me = str(seeded.user_ids[0])
+    result = await run(context(engine, pg_url, user(seeded)), UPDATE, id=me, input={"name": name})
+    assert result.errors is None
+    assert result.data["updateUser"]["user"] is None
+    assert [e["field"] for e in result.data["updateUser"]["errors"]] == ["name"]
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT name FROM users WHERE id = %s", (me,)).fetchone() == ("User 1",)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"name": "   "},
+        {"name": " padded "},
+        {"name": "a\x00b"},
+        {"name": "n" * 100},
+        {"name": "n" * 101},
+        {"password": "p" * 7},
+        {"password": "p" * 8},
+        {"password": "p" * 129},
+        {"email": "not-an-email"},
+        {"email": "carol@example.test"},
+    ],
+)
+async def test_graphql_and_rest_give_the_same_answers(
+    client: TestClient, cast: Cast, engine: AsyncEngine, pg_url: str, changes: dict[str, str]
+) -> None:
+    """One validation model: the same sign-up data is accepted by both APIs or refused by both,
+    on the same fields."""
+    data = {"email": "same@example.com", "name": "Same", "password": "correct horse", **changes}
+    rest = client.post("/users", json=data, headers=cast.headers("admin"))
+    assert rest.status_code in (201, 422), rest.text
+    rest_fields = (
+        {error["loc"][-1] for error in rest.json()["errors"]} if rest.status_code == 422 else set()
+    )
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # free the address for GraphQL
+        conn.execute("DELETE FROM users WHERE email = %s", (data["email"],))
+    result = await run(context(engine, pg_url, None), CREATE, input=data)
+    payload = result.data["createUser"]
+    assert {e["field"] for e in payload["errors"]} == rest_fields
+    assert (payload["user"] is not None) is (rest.status_code == 201)
+    if payload["user"] is not None:
+        assert payload["user"]["name"] == rest.json()["data"]["name"]
+
+
+@pytest.mark.asyncio
+async def test_long_ids_are_not_echoed(seeded: Seeded, engine: AsyncEngine, pg_url: str) -> None:
+    """A 5 MB id is BAD_USER_INPUT with a message of a few dozen characters, not 5 MB."""
+    huge = "x" * 5_000_000
+    ctx = context(engine, pg_url, admin(seeded))
+    read = await run(ctx, "query($id: ID!) { user(id: $id) { name } }", id=huge)
+    write = await run(ctx, SET_STATUS, id=huge, s="PAID")
+    for result in (read, write):
+        assert codes(result) == ["BAD_USER_INPUT"]
+        assert len(result.errors[0].message) < 200
+
+
+@pytest.mark.asyncio
+async def test_several_operations_need_an_operation_name(
+    seeded: Seeded, engine: AsyncEngine, pg_url: str
+) -> None:
+    """Two named operations and no operationName is a request error (GraphQL spec, GetOperation);
+    naming one runs that one."""
+    document = "query A { me { id } } query B { me { name } }"
+    unnamed = await run(context(engine, pg_url, user(seeded)), document)
+    named = await schema.execute(
+        document, operation_name="B", context_value=context(engine, pg_url, user(seeded))
+    )
+    assert codes(unnamed) == ["OPERATION_RESOLUTION_FAILURE"]
+    assert unnamed.data is None
+    assert named.data == {"me": {"name": "User 1"}}
+
+
+@pytest.mark.asyncio
+async def test_client_mistakes_are_not_logged_as_server_faults(
+    seeded: Seeded, engine: AsyncEngine, pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A variable of the wrong type is answered to the client, not logged as an incident."""
+    with caplog.at_level(logging.ERROR, logger="strawberry.execution"):
+        result = await run(
+            context(engine, pg_url, admin(seeded)),
+            "query($f: Int!) { users(first: $f) { edges { cursor } } }",
+            f="many",
+        )
+    assert result.errors is not None
+    assert "Int cannot represent" in result.errors[0].message
+    assert [r for r in caplog.records if r.name == "strawberry.execution"] == []

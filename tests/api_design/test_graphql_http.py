@@ -4,6 +4,7 @@ client sees them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -12,12 +13,15 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+import strawberry.schema.schema as strawberry_schema
 import websocket
 
 from reference.api_design.auth import HmacTokens, Principal
+from reference.api_design.graphql import preparation
 from reference.api_design.graphql.app import create_app
 from reference.api_design.graphql.background import BackgroundServer, serve_in_background
 from reference.api_design.graphql.events import order_channel, wait_for_listeners
+from reference.api_design.graphql.limits import MAX_BODY_BYTES
 from reference.api_design.graphql.seed import Seeded
 from reference.api_design.graphql.statements import count_statements
 from reference.databases.models import UserRole
@@ -157,3 +161,237 @@ def test_subscription_over_websocket_is_scoped_to_the_caller(
     finally:
         alice_socket.close()
         bob_socket.close()
+
+
+# --- hostile requests (issue 8, section 2) ---------------------------------------------------
+
+
+def send(server: BackgroundServer, bearer: str | None = None, **request: Any) -> httpx.Response:
+    """A raw request to ``/graphql`` (POST unless ``method`` says otherwise)."""
+    method = request.pop("method", "POST")
+    headers = {"Authorization": f"Bearer {bearer}", **request.pop("headers", {})} if bearer else {}
+    headers.update(request.pop("extra_headers", {}))
+    return httpx.request(method, f"{server.url}/graphql", headers=headers, timeout=30, **request)
+
+
+def error_of(response: httpx.Response) -> dict[str, Any]:
+    """The first GraphQL error of a JSON response — every answer, even a 4xx, is one."""
+    assert response.headers["content-type"].startswith("application/json"), response.text
+    errors = response.json()["errors"]
+    assert errors, response.text
+    assert "Unexpected error" not in response.text
+    return errors[0]  # type: ignore[no-any-return]
+
+
+def test_an_oversized_body_is_413_before_it_is_parsed(
+    server: BackgroundServer, seeded: Seeded
+) -> None:
+    """A 5 MB comment before ``{__typename}`` used to be parsed (seconds of event-loop time); it is
+    refused by size — declared in Content-Length or streamed in chunks — before any parsing."""
+    big = {"query": "#" + "x" * 5_000_000 + "\n{ __typename }"}
+    declared = send(server, json=big)
+    streamed = send(
+        server,
+        content=iter([json.dumps(big).encode()[i : i + 65536] for i in range(0, 5_000_100, 65536)]),
+        extra_headers={"content-type": "application/json"},
+    )
+    for response in (declared, streamed):
+        assert response.status_code == 413
+        error = error_of(response)
+        assert error["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+        assert f"{MAX_BODY_BYTES:,}" in error["message"]
+    assert send(server, json={"query": "{ __typename }"}).json() == {
+        "data": {"__typename": "Query"}
+    }
+
+
+def test_documents_are_parsed_off_the_event_loop(
+    server: BackgroundServer, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parsing (and validating) a document is CPU work: it runs in a worker thread, so a large
+    document does not stall every other request on the server's event loop."""
+    on_loop: list[bool] = []
+
+    def spy(parse: Any) -> Any:
+        def parse_and_record(*args: Any, **kwargs: Any) -> Any:
+            try:
+                asyncio.get_running_loop()
+                on_loop.append(True)
+            except RuntimeError:
+                on_loop.append(False)
+            return parse(*args, **kwargs)
+
+        return parse_and_record
+
+    monkeypatch.setattr(strawberry_schema, "parse", spy(strawberry_schema.parse))
+    monkeypatch.setattr(preparation, "parse", spy(preparation.parse))
+    admin = token(seeded.admin_id, UserRole.ADMIN)
+    assert "errors" not in post(server, "{ users(first: 2) { edges { cursor } } }", admin)
+    assert on_loop == [False]
+
+
+ONE_OPERATION = {"query": "{ __typename }"}
+
+
+@pytest.mark.parametrize(
+    ("request_", "status", "expected"),
+    [
+        pytest.param(
+            {"content": b"{not json", "extra_headers": {"content-type": "application/json"}},
+            400,
+            "not valid JSON",
+            id="malformed-json",
+        ),
+        pytest.param(
+            {
+                "content": b'{"variables": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+                "extra_headers": {"content-type": "application/json"},
+            },
+            400,
+            "nested too deeply",
+            id="json-nested-30000-deep",
+        ),
+        pytest.param(
+            {"content": json.dumps(ONE_OPERATION), "extra_headers": {"content-type": "text/plain"}},
+            415,
+            "application/json",
+            id="text-plain",
+        ),
+        pytest.param({"content": json.dumps(ONE_OPERATION)}, 415, "application/json", id="no-type"),
+        pytest.param({"data": ONE_OPERATION}, 415, "application/json", id="form"),
+        pytest.param({"json": "{ __typename }"}, 400, "JSON object", id="body-is-a-string"),
+        pytest.param({"json": 42}, 400, "JSON object", id="body-is-a-number"),
+        pytest.param({"json": [ONE_OPERATION, ONE_OPERATION]}, 400, "Batching", id="batch"),
+        pytest.param({"json": {"variables": {}}}, 400, "query", id="no-query"),
+        pytest.param({"json": {"query": 5}}, 400, "query", id="query-is-a-number"),
+        pytest.param({"json": {**ONE_OPERATION, "variables": "x"}}, 400, "variables", id="vars"),
+        pytest.param(
+            {"json": {**ONE_OPERATION, "operationName": 5}}, 400, "operationName", id="op-name"
+        ),
+        pytest.param(
+            {"json": {"query": "query A { __typename }", "operationName": "B"}},
+            400,
+            '"B"',
+            id="unknown-operation",
+        ),
+        pytest.param(
+            {"json": {"query": "subscription { orderStatusChanged { id } }"}},
+            400,
+            "subscriptions",
+            id="subscription-over-post",
+        ),
+        pytest.param(
+            {"method": "GET", "params": {"query": "subscription { orderStatusChanged { id } }"}},
+            400,
+            "subscriptions",
+            id="subscription-over-get",
+        ),
+        pytest.param(
+            {"method": "GET", "params": {"query": "mutation { __typename }"}},
+            400,
+            "mutations",
+            id="mutation-over-get",
+        ),
+        pytest.param(
+            {"json": {"query": "query A { me { id } } query B { me { name } }"}},
+            200,
+            "operationName",
+            id="two-operations-no-name",
+        ),
+        pytest.param(
+            {"json": {"query": "{ users(first: 2147483647) { edges { cursor } } }"}},
+            200,
+            "first must be between 1 and 100",
+            id="huge-first",
+        ),
+        pytest.param(
+            {"json": {"query": "{ users(first: 99999999999) { edges { cursor } } }"}},
+            200,
+            "32-bit",
+            id="first-beyond-int",
+        ),
+        pytest.param(
+            {
+                "json": {
+                    "query": "query($f: Int!) { users(first: $f) { edges { cursor } } }",
+                    "variables": {"f": "many"},
+                }
+            },
+            200,
+            "Int cannot represent",
+            id="variable-of-the-wrong-type",
+        ),
+        pytest.param(
+            {
+                "json": {
+                    "query": "{ me { ...A } } fragment A on User { ...B } fragment B on User { ...A }"
+                }
+            },
+            200,
+            "Cannot spread fragment",
+            id="fragment-cycle",
+        ),
+        pytest.param(
+            {
+                "json": {
+                    "query": "{ me { orders { edges { node { user { orders { edges { node {"
+                    " user { orders { edges { node { id } } } } } } } } } } } } }"
+                }
+            },
+            200,
+            "maximum operation depth",
+            id="deep-without-lists",
+        ),
+        pytest.param(
+            {
+                "json": {
+                    "query": "{ __schema { types { fields { type { fields { type { fields {"
+                    " name } } } } } } } }"
+                }
+            },
+            200,
+            "introspection depth",
+            id="deep-introspection",
+        ),
+        pytest.param({"json": {"query": "{ me { "}}, 200, "Syntax Error", id="syntax-error"),
+    ],
+)
+def test_hostile_requests_get_clear_client_errors(
+    server: BackgroundServer,
+    seeded: Seeded,
+    request_: dict[str, Any],
+    status: int,
+    expected: str,
+) -> None:
+    """Each malformed or abusive request is a client error with a GraphQL error body that says what
+    is wrong — never "Unexpected error.", a 500 or a hang. Request errors the transport can see are
+    4xx; errors found in a parsed document are 200 with ``errors`` (GraphQL over HTTP, JSON)."""
+    response = send(server, token(seeded.admin_id, UserRole.ADMIN), **request_)
+    assert response.status_code == status, response.text
+    error = error_of(response)
+    assert expected in error["message"]
+    if status == 200:
+        assert response.json().get("data") is None
+
+
+def test_an_oversized_websocket_message_closes_the_socket(
+    server: BackgroundServer, seeded: Seeded
+) -> None:
+    """The body cap holds on the WebSocket too: a subscribe message over the cap closes the socket
+    with 1009 (message too big) before anything parses it."""
+    ws = websocket.create_connection(
+        server.url.replace("http", "ws") + "/graphql",
+        subprotocols=["graphql-transport-ws"],
+        header=[f"Authorization: Bearer {token(seeded.user_ids[0])}"],
+        timeout=10,
+    )
+    try:
+        ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(ws.recv())["type"] == "connection_ack"
+        query = "#" + "x" * (MAX_BODY_BYTES + 1) + "\nsubscription { orderStatusChanged { id } }"
+        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        opcode, frame = ws.recv_data(control_frame=True)
+    finally:
+        ws.close()
+    assert opcode == websocket.ABNF.OPCODE_CLOSE
+    assert int.from_bytes(frame[:2], "big") == 1009

@@ -2,7 +2,8 @@
 subscriptions.
 
 Pattern: the app owns its async engine (created in the lifespan, inside the server's event loop) and
-the context getter hands every request fresh loaders. Run it with::
+the context getter hands every request fresh loaders; ``http.BodyLimit`` caps what is read and
+``http.CourseGraphQLRouter`` answers request errors as GraphQL errors. Run it with::
 
     uv run uvicorn --factory reference.api_design.graphql.app:app_from_env
 
@@ -22,10 +23,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from strawberry.fastapi import GraphQLRouter
 
 from reference.api_design.auth import Authenticator, HmacTokens
 from reference.api_design.graphql.context import get_context
+from reference.api_design.graphql.http import BodyLimit, CourseGraphQLRouter
 from reference.api_design.graphql.schema import schema
 from reference.config import get_settings, to_sqlalchemy_url
 
@@ -57,7 +58,8 @@ def create_app(database_url: str, *, authenticator: Authenticator) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(title="Backend Skill Lab — GraphQL", lifespan=lifespan)
-    app.include_router(GraphQLRouter(schema, context_getter=get_context), prefix="/graphql")
+    app.include_router(CourseGraphQLRouter(schema, context_getter=get_context), prefix="/graphql")
+    app.add_middleware(BodyLimit)  # outermost: an oversized body is refused before any parsing
     return app
 
 

@@ -16,6 +16,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+# An issued cursor is ~100 characters (a timestamp and a UUID, base64url); allow some slack.
+MAX_CURSOR_LENGTH = 200
+
 
 class InvalidCursor(ValueError):
     """The cursor was not produced by :func:`encode_cursor`."""
@@ -36,13 +39,24 @@ def encode_cursor(position: Keyset) -> str:
 
 
 def decode_cursor(cursor: str) -> Keyset:
-    """The inverse of :func:`encode_cursor`; anything else raises :class:`InvalidCursor`."""
+    """The inverse of :func:`encode_cursor`; anything else raises :class:`InvalidCursor`.
+
+    The cursor is client input: it is length-checked before decoding (a cursor of thousands of
+    nested brackets would otherwise recurse in the JSON decoder) and every decoded value is
+    type-checked (a well-formed ``[timestamp, 5]`` is not ours either).
+    """
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise InvalidCursor("malformed cursor")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        created_at, id_ = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        when = datetime.fromisoformat(created_at)
-        if when.tzinfo is None:
-            raise ValueError("naive timestamp")
-        return Keyset(created_at=when, id=uuid.UUID(id_))
-    except (ValueError, TypeError, binascii.Error, UnicodeError) as exc:
+        position = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        match position:
+            case [str(created_at), str(id_)]:
+                when = datetime.fromisoformat(created_at)
+                if when.tzinfo is None:
+                    raise ValueError("naive timestamp")
+                return Keyset(created_at=when, id=uuid.UUID(id_))
+            case _:
+                raise ValueError("not a [timestamp, id] pair of strings")
+    except (ValueError, binascii.Error) as exc:  # UnicodeError and JSONDecodeError included
         raise InvalidCursor("malformed cursor") from exc

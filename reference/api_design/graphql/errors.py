@@ -13,6 +13,15 @@ from typing import Any, ClassVar
 
 from graphql import GraphQLError
 
+# Client values quoted in an error message are cut to this many characters (as gRPC's are): a
+# 5 MB id must not come back as a 5 MB error.
+MAX_ECHO = 64
+
+
+def shorten(value: str, limit: int = MAX_ECHO) -> str:
+    """``value`` as quoted in an error message: at most ``limit`` characters, marked when cut."""
+    return value if len(value) <= limit else value[:limit] + "…"
+
 
 class PublicError(Exception):
     """An error whose message and code are safe to show the client."""

@@ -2,19 +2,24 @@
 
 Pattern: authorize at every entry point (``user(id)`` checks the caller exactly like ``me`` does —
 the guide only protected ``me``); subscriptions take their scope from the authenticated caller,
-never from an argument; ``QueryDepthLimiter``, ``MaxTokensLimiter`` and ``MaxAliasesLimiter`` reject
-expensive documents before execution; ``MaskErrors`` hides unexpected exception text. Taught in
-``notebooks/01_api_design_graphql_grpc.ipynb``.
+never from an argument, and run only over a subscription transport (WebSocket), never as a plain
+query; ``QueryDepthLimiter``, ``MaxTokensLimiter``, ``MaxAliasesLimiter`` and the query-cost check
+of :class:`~reference.api_design.graphql.preparation.OffLoopPreparation` reject expensive documents
+before execution, parsed and validated off the event loop; ``MaskErrors`` hides unexpected
+exception text. Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterable
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
-from strawberry.types import ExecutionContext, Info
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.types import ExecutionContext, ExecutionResult, Info
+from strawberry.types.graphql import OperationType
 from strawberry.utils.logging import StrawberryLogger
 
 from reference.api_design.graphql import queries, writes
@@ -29,6 +34,7 @@ from reference.api_design.graphql.limits import (
     MAX_TOKENS,
     check_first,
 )
+from reference.api_design.graphql.preparation import OffLoopPreparation
 from reference.api_design.graphql.types import (
     CreateUserInput,
     CreateUserPayload,
@@ -131,11 +137,12 @@ class Mutation:
         principal = require_principal(info)
         if not principal.is_staff:
             raise Forbidden("changing an order's status is for staff")
+        order_id = parse_id(id)
         order = await writes.update_order_status(
-            info.context.sessions, parse_id(id), OrderStatus(status.value)
+            info.context.sessions, order_id, OrderStatus(status.value)
         )
         if order is None:
-            raise NotFound(f"no order with id {id}")
+            raise NotFound(f"no order with id {order_id}")
         return UpdateOrderStatusPayload(order=OrderType.from_model(order), errors=[])
 
 
@@ -152,15 +159,41 @@ class Subscription:
 
 
 class CourseSchema(strawberry.Schema):
-    """Logs only the server's faults; a client's FORBIDDEN or too-deep query is not an incident."""
+    """Runs subscriptions only as subscriptions, and logs only the server's faults (a client's
+    FORBIDDEN or too-deep query is not an incident)."""
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """``execute`` returns one result, so a subscription is not allowed here — over HTTP POST
+        strawberry would resolve its async generator as a value ("Unexpected error."); refused,
+        the HTTP view answers 400 "subscriptions are not allowed when using POST"."""
+        allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES)
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed - {OperationType.SUBSCRIPTION},
+            operation_extensions,
+        )
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         for error in errors:
             original = error.original_error
-            # Parse/validation errors (no original_error) and PublicErrors are the client's doing.
-            if original is not None and not isinstance(original, PublicError):
+            # Parse/validation errors (no original_error), variables that do not coerce (a
+            # GraphQLError) and PublicErrors are the client's doing.
+            if original is not None and not isinstance(original, PublicError | GraphQLError):
                 StrawberryLogger.error(error, execution_context)
 
 
@@ -174,6 +207,7 @@ def build_schema() -> strawberry.Schema:
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            OffLoopPreparation,
             lambda: MaskErrors(should_mask_error=should_mask),
         ],
     )

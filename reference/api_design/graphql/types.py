@@ -19,7 +19,7 @@ from strawberry.types import Info
 
 from reference.api_design.graphql.context import Context
 from reference.api_design.graphql.cursors import InvalidCursor, Keyset, decode_cursor, encode_cursor
-from reference.api_design.graphql.errors import BadUserInput
+from reference.api_design.graphql.errors import BadUserInput, shorten
 from reference.api_design.graphql.events import OrderStatusChange
 from reference.api_design.graphql.limits import DEFAULT_FIRST, check_first
 from reference.api_design.graphql.loaders import OrdersKey
@@ -54,7 +54,7 @@ def parse_id(value: str, what: str = "id") -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise BadUserInput(f"{what} must be a UUID, got {value!r}") from None
+        raise BadUserInput(f"{what} must be a UUID, got {shorten(value)!r}") from None
 
 
 def parse_after(after: str | None) -> Keyset | None:

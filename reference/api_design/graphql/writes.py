@@ -1,11 +1,14 @@
 """The mutations' writes: validate, write, report problems as data.
 
 Pattern: a mutation returns ``(row, errors)``. Input a user can correct (a malformed email, a short
-password, an email someone else has) becomes a
+password, a NUL in a name, an email someone else has) becomes a
 :class:`~reference.api_design.graphql.types.UserError` in the payload; only authorization and
-unknown ids are top-level errors. A duplicate email is caught from the database's unique index
-(``uq_users_email_lower``), not a racy "SELECT then INSERT". Taught in
-``notebooks/01_api_design_graphql_grpc.ipynb``.
+unknown ids are top-level errors. The input is validated by the REST API's own pydantic models
+(:class:`~reference.api_design.schemas.UserCreate`, :class:`~reference.api_design.schemas.UserPatch`)
+— one validation model, so the same data gets the same answer from every API (the first GraphQL
+port had its own rules: no cap on passwords, NUL reaching PostgreSQL). A duplicate email is caught
+from the database's unique index (``uq_users_email_lower``), not a racy "SELECT then INSERT".
+Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``.
 """
 
 from __future__ import annotations
@@ -15,16 +18,17 @@ import uuid
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
-from email_validator import EmailNotValidError, validate_email
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reference.api_design.graphql.events import publish_order_status
+from reference.api_design.schemas import UserCreate, UserPatch
 from reference.databases.models import Order, OrderStatus, User
 
-MIN_PASSWORD_LENGTH = 12
-MAX_NAME_LENGTH = 100
 UNIQUE_VIOLATION = "23505"
+# pydantic's error types a client can act on by name; every other refusal is INVALID.
+PROBLEM_CODES = {"string_too_short": "TOO_SHORT", "string_too_long": "TOO_LONG"}
 
 _hasher = PasswordHasher()
 
@@ -36,17 +40,19 @@ class Problem:
     message: str
 
 
-def check_email(email: str) -> tuple[str | None, Problem | None]:
-    try:
-        return validate_email(email, check_deliverability=False).normalized, None
-    except EmailNotValidError as exc:
-        return None, Problem("email", "INVALID", str(exc))
+def problems_of(error: ValidationError) -> list[Problem]:
+    """One problem per refused field (its first error: an optional field fails once per member of
+    its ``X | None`` union); pydantic's message, never the value that was sent."""
+    first: dict[str | None, Problem] = {}
+    for detail in error.errors(include_url=False, include_input=False, include_context=False):
+        field = str(detail["loc"][0]) if detail["loc"] else None
+        code = PROBLEM_CODES.get(detail["type"], "INVALID")
+        first.setdefault(field, Problem(field, code, detail["msg"]))
+    return list(first.values())
 
 
-def check_name(name: str) -> Problem | None:
-    if not 1 <= len(name.strip()) <= MAX_NAME_LENGTH:
-        return Problem("name", "INVALID", f"name must be 1 to {MAX_NAME_LENGTH} characters")
-    return None
+def _taken() -> Problem:
+    return Problem("email", "TAKEN", "an account with this email already exists")
 
 
 def _is_duplicate_email(exc: IntegrityError) -> bool:
@@ -56,24 +62,20 @@ def _is_duplicate_email(exc: IntegrityError) -> bool:
 async def create_user(
     sessions: async_sessionmaker[AsyncSession], email: str, name: str, password: str
 ) -> tuple[User | None, list[Problem]]:
-    normalized, email_problem = check_email(email)
-    problems = [p for p in (email_problem, check_name(name)) if p is not None]
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(
-            Problem("password", "TOO_SHORT", f"at least {MIN_PASSWORD_LENGTH} characters")
-        )
-    if problems or normalized is None:
-        return None, problems
-    password_hash = await asyncio.to_thread(_hasher.hash, password)
+    try:
+        data = UserCreate(email=email, name=name, password=password)
+    except ValidationError as error:
+        return None, problems_of(error)
+    password_hash = await asyncio.to_thread(_hasher.hash, data.password)
     async with sessions() as session:
-        user = User(email=normalized, name=name.strip(), password_hash=password_hash)
+        user = User(email=data.email, name=data.name, password_hash=password_hash)
         session.add(user)
         try:
             await session.commit()
         except IntegrityError as exc:
             if not _is_duplicate_email(exc):
                 raise
-            return None, [Problem("email", "TAKEN", "an account with this email already exists")]
+            return None, [_taken()]
         await session.refresh(user)
         return user, []
 
@@ -84,31 +86,26 @@ async def update_user(
     name: str | None,
     email: str | None,
 ) -> tuple[User | None, list[Problem]]:
-    """``(None, [])`` means no such user."""
-    problems: list[Problem] = []
-    normalized: str | None = None
-    if email is not None:
-        normalized, problem = check_email(email)
-        problems += [problem] if problem else []
-    if name is not None and (problem := check_name(name)) is not None:
-        problems.append(problem)
+    """``(None, [])`` means no such user. A ``None`` argument leaves that field unchanged."""
+    sent = {key: value for key, value in (("name", name), ("email", email)) if value is not None}
+    try:
+        changes = UserPatch.model_validate(sent).model_dump(exclude_unset=True)
+        problems: list[Problem] = []
+    except ValidationError as error:
+        changes, problems = {}, problems_of(error)
     async with sessions() as session:
         user = await session.get(User, user_id)
         if user is None or problems:
             return user, problems
-        if name is not None:
-            user.name = name.strip()
-        if normalized is not None:
-            user.email = normalized
+        for key, value in changes.items():
+            setattr(user, key, value)
         try:
             await session.commit()
         except IntegrityError as exc:
             if not _is_duplicate_email(exc):
                 raise
             await session.rollback()
-            return await session.get(User, user_id), [
-                Problem("email", "TAKEN", "an account with this email already exists")
-            ]
+            return await session.get(User, user_id), [_taken()]
         await session.refresh(user)  # updated_at comes from a trigger
         return user, []
 

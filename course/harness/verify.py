@@ -101,7 +101,8 @@ class Finished:
             state = "not collected"
         else:
             state = f"{run.passed}/{run.total} pass"
-        return f"{self.exercise.id:<5} {label}: {state} · {run.seconds:.0f} s  [{self.done}/{self.total}]"
+        progress = f"{run.seconds:.0f} s  [{self.done}/{self.total}]"
+        return f"{self.exercise.id:<5} {label}: {state} · {progress}"
 
 
 def _decoy_root(exercise: Exercise, decoy: str, scratch: Path) -> Path:

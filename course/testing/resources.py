@@ -128,6 +128,9 @@ _REMOVERS: Final[dict[str, Callable[[Settings, str], list[str]]]] = {
 }
 
 
+SERVERS: Final = tuple(_REMOVERS)
+
+
 def remove_run_resources(
     tag: str, servers: Iterable[str], settings: Settings | None = None
 ) -> tuple[list[str], list[str]]:

@@ -8,8 +8,11 @@ import shutil
 import time
 import xml.etree.ElementTree as ET  # parses only the JUnit files the harness wrote
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import httpx
 import psycopg
+import pymongo
 import pytest
 import redis
 from typer.testing import CliRunner
@@ -258,3 +261,55 @@ def test_a_run_killed_before_teardown_leaves_nothing_on_the_servers(
             "SELECT datname FROM pg_database WHERE strpos(datname, %s) > 0", (f"_{tag}_",)
         ).fetchall()
     assert left == []
+
+
+def test_a_runs_leftovers_are_found_by_its_tag_on_every_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Names made under a run tag carry it; remove_run_resources deletes, on all five servers,
+    exactly what carries it: another run's key survives."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    from course.testing import resources
+
+    settings = get_settings()
+    tag, other_tag = resources.new_run_tag(), resources.new_run_tag()
+    monkeypatch.setenv(resources.RUN_TAG_VARIABLE, other_tag)
+    survivor = resources.unique_name("t") + ":kept"
+    monkeypatch.setenv(resources.RUN_TAG_VARIABLE, tag)
+    name = resources.unique_name("t")
+    assert name.startswith(f"t_{tag}_")
+
+    client = redis.Redis.from_url(settings.redis_url)
+    client.set(name + ":key", "left behind")
+    client.set(survivor, "another run's", ex=600)
+    with psycopg.connect(settings.database_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    mongo: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(settings.mongodb_url)
+    mongo[name].things.insert_one({"left": "behind"})
+    kafka = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    kafka.create_topics([NewTopic(name, num_partitions=1, replication_factor=1)])
+    parts = urlsplit(settings.rabbitmq_management_url)
+    api = httpx.Client(
+        base_url=f"{parts.scheme}://{parts.hostname}:{parts.port}",
+        auth=(parts.username or "", parts.password or ""),
+        timeout=10,
+    )
+    api.put(f"/api/vhosts/{name}").raise_for_status()
+    try:
+        removed, problems = resources.remove_run_resources(tag, resources.SERVERS, settings)
+        assert problems == []
+        assert len(removed) == 5, removed
+        assert client.exists(name + ":key") == 0
+        assert client.get(survivor) == b"another run's"
+        with psycopg.connect(settings.database_url) as admin:
+            row = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        assert row is None
+        assert name not in mongo.list_database_names()
+        assert name not in kafka.list_topics()
+        assert api.get(f"/api/vhosts/{name}").status_code == 404
+    finally:
+        client.delete(survivor)
+        mongo.close()
+        kafka.close()
+        api.close()

@@ -303,8 +303,9 @@ def test_a_forged_page_token_is_invalid_argument(grpc_as: StubFor, token: str) -
         lambda u: str(u).upper(),
         lambda u: f" {u} ",
         lambda u: str(u) + "\x00",
+        lambda u: str(u) + "\n",
     ],
-    ids=["braces", "urn", "undashed", "upper case", "padded", "NUL"],
+    ids=["braces", "urn", "undashed", "upper case", "padded", "NUL", "trailing newline"],
 )
 def test_only_the_canonical_uuid_spelling_is_an_id(
     grpc_as: StubFor, cast: Cast, spelling: Callable[[uuid.UUID], str]

@@ -14,11 +14,14 @@ with ``INTERNAL``. Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 
 import grpc
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
+
+from reference.api_design.schemas import UUID_PATTERN
 
 log = logging.getLogger(__name__)
 
@@ -57,22 +60,18 @@ ECHO_LIMIT = 64  # characters of client input repeated in an error message
 
 
 def parse_user_id(value: str, field: str = "id") -> uuid.UUID:
-    """A request's id as a UUID in canonical form, or :class:`InvalidArgument`.
+    """A request's id as a UUID, or :class:`InvalidArgument` — by the REST app's rule.
 
     ``uuid.UUID`` also reads ``{…}``, ``urn:uuid:…``, undashed and upper-case spellings; accepting
     them gives one user several ids (cache keys, logs and allow-lists then disagree), so only the
-    form this service returns — 8-4-4-4-12 lower-case hex — is an id.
+    canonical form every API returns (:data:`~reference.api_design.schemas.UUID_PATTERN`) is an id.
     """
-    try:
-        parsed = uuid.UUID(value)
-    except ValueError:
-        parsed = None
-    if parsed is None or str(parsed) != value:
+    if not re.fullmatch(UUID_PATTERN, value):
         raise InvalidArgument(
             f"{field} must be a UUID in canonical form (lower-case 8-4-4-4-12 hex), "
             f"got {value[:ECHO_LIMIT]!r}"
         )
-    return parsed
+    return uuid.UUID(value)
 
 
 def invalid_fields(error: ValidationError) -> InvalidArgument:

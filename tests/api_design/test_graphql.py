@@ -23,6 +23,7 @@ from reference.api_design.auth import Principal
 from reference.api_design.graphql.app import make_engine, make_sessions
 from reference.api_design.graphql.context import Context
 from reference.api_design.graphql.cursors import InvalidCursor, decode_cursor
+from reference.api_design.graphql.errors import MAX_MESSAGE
 from reference.api_design.graphql.events import order_channel, wait_for_listeners
 from reference.api_design.graphql.limits import MAX_COST, query_cost
 from reference.api_design.graphql.loaders import OrdersKey, make_loaders
@@ -687,6 +688,26 @@ async def test_long_ids_are_not_echoed(seeded: Seeded, engine: AsyncEngine, pg_u
     for result in (read, write):
         assert codes(result) == ["BAD_USER_INPUT"]
         assert len(result.errors[0].message) < 200
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ " + "x" * 60_000 + " }",  # Cannot query field 'xxx…'
+        "{ me(" + "a" * 60_000 + ": 1) { name } }",  # Unknown argument
+        "{ me { name @" + "d" * 60_000 + " } }",  # Unknown directive
+        "query($v: " + "T" * 60_000 + ") { me { name } }",  # Unknown type
+        "{ me { name } } " + "y" * 60_000,  # Syntax Error: Unexpected Name 'yyy…'
+    ],
+)
+async def test_long_names_are_not_echoed(
+    seeded: Seeded, engine: AsyncEngine, pg_url: str, document: str
+) -> None:
+    """graphql-core's messages quote the names a document uses; a 60 KB name comes back cut."""
+    result = await run(context(engine, pg_url, admin(seeded)), document)
+    assert result.errors
+    assert all(len(error.message) <= MAX_MESSAGE + 1 for error in result.errors)
 
 
 @pytest.mark.asyncio

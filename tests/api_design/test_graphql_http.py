@@ -374,11 +374,30 @@ def test_hostile_requests_get_clear_client_errors(
         assert response.json().get("data") is None
 
 
-def test_an_oversized_websocket_message_closes_the_socket(
-    server: BackgroundServer, seeded: Seeded
+@pytest.mark.parametrize(
+    ("message", "close_code"),
+    [
+        pytest.param(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": "#" + "x" * MAX_BODY_BYTES + "\nsubscription { x }"},
+                }
+            ),
+            1009,
+            id="over-the-cap",
+        ),
+        pytest.param("[" * 30_000 + "]" * 30_000, 4400, id="json-nested-30000-deep"),
+        pytest.param("42", 4400, id="not-an-object"),
+    ],
+)
+def test_hostile_websocket_messages_close_the_socket_cleanly(
+    server: BackgroundServer, seeded: Seeded, message: str, close_code: int
 ) -> None:
-    """The body cap holds on the WebSocket too: a subscribe message over the cap closes the socket
-    with 1009 (message too big) before anything parses it."""
+    """The body cap holds on the WebSocket too — a message over it is refused with 1009 (message
+    too big) before anything parses it — and JSON that is too deep or not an object is 4400 (the
+    protocol's "invalid message"), not a crashed handler (1011)."""
     ws = websocket.create_connection(
         server.url.replace("http", "ws") + "/graphql",
         subprotocols=["graphql-transport-ws"],
@@ -388,10 +407,9 @@ def test_an_oversized_websocket_message_closes_the_socket(
     try:
         ws.send(json.dumps({"type": "connection_init"}))
         assert json.loads(ws.recv())["type"] == "connection_ack"
-        query = "#" + "x" * (MAX_BODY_BYTES + 1) + "\nsubscription { orderStatusChanged { id } }"
-        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        ws.send(message)
         opcode, frame = ws.recv_data(control_frame=True)
     finally:
         ws.close()
     assert opcode == websocket.ABNF.OPCODE_CLOSE
-    assert int.from_bytes(frame[:2], "big") == 1009
+    assert int.from_bytes(frame[:2], "big") == close_code

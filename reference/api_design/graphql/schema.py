@@ -5,8 +5,8 @@ the guide only protected ``me``); subscriptions take their scope from the authen
 never from an argument, and run only over a subscription transport (WebSocket), never as a plain
 query; ``QueryDepthLimiter``, ``MaxTokensLimiter``, ``MaxAliasesLimiter`` and the query-cost check
 of :class:`~reference.api_design.graphql.preparation.OffLoopPreparation` reject expensive documents
-before execution, parsed and validated off the event loop; ``MaskErrors`` hides unexpected
-exception text. Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``.
+before execution, parsed and validated off the event loop; ``ClientSafeErrors`` hides unexpected
+exception text and cuts long messages. Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionContext, ExecutionResult, Info
 from strawberry.types.graphql import OperationType
@@ -25,7 +25,7 @@ from strawberry.utils.logging import StrawberryLogger
 from reference.api_design.graphql import queries, writes
 from reference.api_design.graphql.context import Context, require_principal
 from reference.api_design.graphql.cursors import Keyset, encode_cursor
-from reference.api_design.graphql.errors import Forbidden, NotFound, PublicError, should_mask
+from reference.api_design.graphql.errors import ClientSafeErrors, Forbidden, NotFound, PublicError
 from reference.api_design.graphql.events import listen_order_status
 from reference.api_design.graphql.limits import (
     DEFAULT_FIRST,
@@ -208,7 +208,7 @@ def build_schema() -> strawberry.Schema:
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
             OffLoopPreparation,
-            lambda: MaskErrors(should_mask_error=should_mask),
+            ClientSafeErrors,
         ],
     )
 

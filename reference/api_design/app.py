@@ -465,7 +465,7 @@ def answer_head_like_get(app: FastAPI) -> None:
     GET — and the twin stays out of the spec, where HEAD is implied by GET.
     """
     for route in list(app.routes):
-        if isinstance(route, APIRoute) and "GET" in route.methods:
+        if isinstance(route, APIRoute) and "GET" in (route.methods or ()):
             app.add_api_route(
                 route.path,
                 route.endpoint,

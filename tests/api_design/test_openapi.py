@@ -7,13 +7,14 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import psycopg
 import pytest
 import schemathesis
 import yaml
 from fastapi import FastAPI
 
 from reference.api_design.export_openapi import SPEC_PATH, current_spec, render
-from reference.api_design.fuzz import fuzz_asgi
+from reference.api_design.fuzz import fuzz_asgi, fuzz_stateful
 from reference.api_design.seed import Cast, seed_users
 from reference.config import REPO_ROOT
 
@@ -87,6 +88,34 @@ def test_error_responses_are_documented_as_problem_json(spec: dict[str, Any]) ->
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
 
+def test_preconditions_etags_and_body_rules_are_in_the_spec(spec: dict[str, Any]) -> None:
+    """What the server enforces, the spec says: If-Match required on PUT/PATCH (428), optional on
+    DELETE; ETag on every user representation; 413/415 on every body; canonical UUID ids."""
+    user = spec["paths"]["/users/{user_id}"]
+    for method in ("put", "patch"):
+        if_match = param(spec, "/users/{user_id}", method, "If-Match")
+        assert if_match["in"] == "header"
+        assert if_match["required"] is True
+        assert "428" in user[method]["responses"]
+        assert "ETag" in user[method]["responses"]["200"]["headers"]
+    assert param(spec, "/users/{user_id}", "delete", "If-Match")["required"] is False
+    assert "ETag" in user["get"]["responses"]["200"]["headers"]
+    assert "ETag" in user["get"]["responses"]["304"]["headers"]
+    created = spec["paths"]["/users"]["post"]["responses"]
+    assert {"Location", "ETag"} <= created["201"]["headers"].keys()
+    assert created["201"]["links"]["PatchUser"]["parameters"]["header.If-Match"] == (
+        "$response.header.ETag"
+    )
+    for path, method in (
+        ("/users", "post"),
+        ("/users/{user_id}", "put"),
+        ("/users/{user_id}", "patch"),
+    ):
+        assert {"413", "415"} <= spec["paths"][path][method]["responses"].keys()
+    user_id = param(spec, "/users/{user_id}", "get", "user_id")["schema"]
+    assert user_id["pattern"] == "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
 def test_no_user_schema_exposes_a_password_hash(spec: dict[str, Any]) -> None:
     text = json.dumps(spec["components"]["schemas"])
     assert "password_hash" not in text
@@ -102,17 +131,52 @@ def test_the_guides_spec_has_the_defects_the_reference_fixes() -> None:
     assert list(guide["paths"]["/users"]["get"]["responses"]) == ["200"]
 
 
+def restorer(database_url: str) -> Callable[[], None]:
+    """Snapshot the users table; the returned function puts it back (for the stateful phase)."""
+    with psycopg.connect(database_url) as connection:
+        rows = connection.execute("SELECT * FROM users").fetchall()
+        columns = [column.name for column in connection.execute("SELECT * FROM users").description]
+    names = ", ".join(columns)
+    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in columns if column != "id")
+    upsert = (
+        f"INSERT INTO users ({names}) VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT (id) DO UPDATE SET {updates}"
+    )
+    ids = [row[columns.index("id")] for row in rows]
+
+    def restore() -> None:
+        with psycopg.connect(database_url) as connection:
+            connection.execute("DELETE FROM users WHERE id <> ALL(%s)", (ids,))
+            connection.cursor().executemany(upsert, rows)
+
+    return restore
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("who", ["admin", "alice"])
+@pytest.mark.parametrize("who", ["anonymous", "alice", "admin"])
 def test_schemathesis_finds_nothing_on_the_reference(
     make_app: Callable[..., FastAPI], cast: Cast, api_db: str, who: str
 ) -> None:
+    """Positive and negative data per operation, then linked sequences, as each kind of caller."""
     seed_users(api_db, 6)
-    report = fuzz_asgi(make_app(), headers=cast.headers(who), max_examples=8)
+    app = make_app()
+    headers = {} if who == "anonymous" else cast.headers(who)
+    report = fuzz_asgi(app, headers=headers, max_examples=8)
+    stateful = fuzz_stateful(app, headers=headers, max_examples=10, steps=6, reset=restorer(api_db))
     assert report.requests > 100
-    assert report.failures == {}, report.examples
-    assert report.server_errors == 0
-    assert report.statuses[200] > 0
+    assert stateful.requests > 30
+    for run in (report, stateful):
+        assert run.failures == {}, run.examples
+        assert run.server_errors == 0
+    if who == "anonymous":
+        assert set(report.statuses) | set(stateful.statuses) == {401}
+    elif who == "alice":
+        assert report.statuses[200] > 0
+        assert report.statuses[403] > 0
+    else:
+        # The stateful phase created users and followed their links with the ETag it was given.
+        assert stateful.statuses[201] > 0
+        assert stateful.statuses[200] + stateful.statuses[204] > 0
 
 
 @pytest.mark.slow

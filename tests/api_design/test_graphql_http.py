@@ -354,6 +354,22 @@ ONE_OPERATION = {"query": "{ __typename }"}
             id="deep-introspection",
         ),
         pytest.param({"json": {"query": "{ me { "}}, 200, "Syntax Error", id="syntax-error"),
+        pytest.param(
+            {
+                "content": b'{"query": "query($f: Int!) { users(first: $f) { edges { cursor } } }",'
+                b' "variables": {"f": ' + b"9" * 5000 + b"}}",
+                "extra_headers": {"content-type": "application/json"},
+            },
+            400,
+            "digits",
+            id="json-integer-of-5000-digits",
+        ),
+        pytest.param(
+            {"json": {"query": "{ users(first: " + "9" * 5000 + ") { edges { cursor } } }"}},
+            200,
+            "Expected value of type 'Int'",
+            id="literal-integer-of-5000-digits",
+        ),
     ],
 )
 def test_hostile_requests_get_clear_client_errors(
@@ -390,14 +406,38 @@ def test_hostile_requests_get_clear_client_errors(
         ),
         pytest.param("[" * 30_000 + "]" * 30_000, 4400, id="json-nested-30000-deep"),
         pytest.param("42", 4400, id="not-an-object"),
+        pytest.param("[]", 4400, id="a-list"),
+        pytest.param('{"id": "1", "type": "subscribe"}', 4400, id="no-payload"),
+        pytest.param(
+            json.dumps({"id": "1", "type": "subscribe", "payload": {"query": 5}}),
+            4400,
+            id="query-not-a-string",
+        ),
+        pytest.param(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": "subscription { x }", "variables": "x"},
+                }
+            ),
+            4400,
+            id="variables-not-an-object",
+        ),
+        pytest.param(
+            json.dumps({"id": 5, "type": "subscribe", "payload": {"query": "subscription { x }"}}),
+            4400,
+            id="id-not-a-string",
+        ),
     ],
 )
 def test_hostile_websocket_messages_close_the_socket_cleanly(
     server: BackgroundServer, seeded: Seeded, message: str, close_code: int
 ) -> None:
     """The body cap holds on the WebSocket too — a message over it is refused with 1009 (message
-    too big) before anything parses it — and JSON that is too deep or not an object is 4400 (the
-    protocol's "invalid message"), not a crashed handler (1011)."""
+    too big) before anything parses it — and a message that is not the protocol's (JSON too deep,
+    not an object, a subscribe whose id, query or variables have the wrong type) is 4400 "invalid
+    message", not a crashed worker task or a silent "complete"."""
     ws = websocket.create_connection(
         server.url.replace("http", "ws") + "/graphql",
         subprotocols=["graphql-transport-ws"],

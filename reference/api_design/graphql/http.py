@@ -8,14 +8,15 @@ error as GraphQL over HTTP expects, ``{"errors": [{"message", "extensions": {"co
 status, where strawberry sent ``text/plain`` (and a 500 for a body that was JSON but not an
 object): 415 for a body that is not ``application/json``, 400 for JSON that is malformed, nested
 too deeply or not an object, for a non-string ``operationName``, and for a subscription sent to
-the HTTP endpoint (they run over ``graphql-transport-ws``). Taught in
+the HTTP endpoint (they run over ``graphql-transport-ws``, whose messages
+:class:`CheckedTransportWS` checks: 4400 for one of the wrong shape). Taught in
 ``notebooks/01_api_design_graphql_grpc.ipynb``.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from cross_web import HTTPException
 from starlette.datastructures import Headers
@@ -26,6 +27,15 @@ from starlette.websockets import WebSocket
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.base import BaseSchema
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    Message as TransportMessage,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types.unset import UNSET
 
 from reference.api_design.graphql.limits import MAX_BODY_BYTES
@@ -126,8 +136,44 @@ class BodyLimit:
         await self.app(scope, capped_receive, guarded_send)
 
 
+class CheckedTransportWS(BaseGraphQLTransportWSHandler[Any, None]):
+    """``graphql-transport-ws`` with every message checked against the protocol's shapes: strawberry
+    indexes into them as given, so ``"query": 5`` or ``"variables": "x"`` crashed the worker task
+    (and the client saw a bare "complete")."""
+
+    async def handle_message(self, message: object) -> None:
+        if not isinstance(message, dict):
+            await self.handle_invalid_message("A message must be a JSON object")
+            return
+        await super().handle_message(cast("TransportMessage", message))
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload: Any = message.get("payload")
+        well_formed = (
+            isinstance(message.get("id"), str)
+            and isinstance(payload, dict)
+            and isinstance(payload.get("query"), str)
+            and isinstance(payload.get("variables"), dict | None)
+            and isinstance(payload.get("operationName"), str | None)
+            and isinstance(payload.get("extensions"), dict | None)
+        )
+        if not well_formed:
+            # A close reason is at most 123 bytes (RFC 6455), so the details stay here: id a
+            # string; payload an object with a string query; variables and extensions objects and
+            # operationName a string, if sent.
+            await self.handle_invalid_message("Invalid subscribe message")
+            return
+        await super().handle_subscribe(message)
+
+
 class CourseGraphQLRouter(GraphQLRouter[Any, None]):
-    """strawberry's FastAPI router with JSON request errors and a stricter request parser."""
+    """strawberry's FastAPI router with JSON request errors, a stricter request parser and a
+    checked WebSocket protocol (``graphql-transport-ws`` only: the legacy ``graphql-ws`` is off)."""
+
+    graphql_transport_ws_handler_class = CheckedTransportWS
+
+    def __init__(self, schema: BaseSchema, **options: Any) -> None:
+        super().__init__(schema, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,), **options)
 
     async def run(
         self,
@@ -145,8 +191,12 @@ class CourseGraphQLRouter(GraphQLRouter[Any, None]):
         HTTP, close code 4400 on a WebSocket — never an exception strawberry does not expect."""
         try:
             decoded = json.loads(data)
+        except json.JSONDecodeError:
+            raise
         except RecursionError:
             raise UnusableJSON("The request's JSON is nested too deeply") from None
+        except ValueError as error:  # an integer of more than 4,300 digits (CVE-2020-10735)
+            raise UnusableJSON(f"The request's JSON has a number too long: {error}") from None
         if not isinstance(decoded, dict | list):
             raise UnusableJSON("The request must be a JSON object")
         return decoded

@@ -59,7 +59,18 @@ class OffLoopPreparation(SchemaExtension):
         schema = context.schema._schema
         errors = validate(schema, document, context.validation_rules)
         if errors:
-            return errors
+            # All of them are the document's fault, even one a scalar's parser raised for (an Int
+            # literal of 5,000 digits): dropped, that exception would get the error masked.
+            return [
+                GraphQLError(
+                    e.message,
+                    nodes=e.nodes,
+                    source=e.source,
+                    positions=e.positions,
+                    extensions=e.extensions,
+                )
+                for e in errors
+            ]
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         if self.requested_operation is None and len(operations) > 1:
             return [

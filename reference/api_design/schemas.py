@@ -16,7 +16,8 @@ gRPC servicer validate with them, so the same input gets the same answer from al
   ``lower(email)`` index). A trailing dot, however many, is refused. Reserved names (``.test``,
   ``.local`` …) pass: this API sends no mail.
 - **Name**: surrounding whitespace is stripped; what is left must be 1–100 characters with no
-  control character (NUL, tab, newline …) — a name of three spaces is refused everywhere.
+  control character (NUL, tab, newline, a bidi override …) — a name of three spaces is refused
+  everywhere.
 - **Password**: 8–128 characters, no NUL. Lone surrogates (``"\ud800"`` in JSON) are refused by
   pydantic for every string, before PostgreSQL or Argon2 could choke on them.
 - **Ids**: a UUID is accepted only in its canonical text form (lowercase, hyphenated 8-4-4-4-12),
@@ -49,9 +50,12 @@ MAX_PAGE = 1_000_000  # offset pagination past a million pages is a scan; keep O
 SORT_KEYS = ("created_at", "-created_at", "email", "-email", "name", "-name")
 SortKey = Literal["created_at", "-created_at", "email", "-email", "name", "-name"]
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-# What _name enforces, for the spec: no control character (C0, DEL, C1), one non-space at least.
-NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+# Control characters (C0, DEL, C1) and the bidi embeddings/overrides/isolates, which make a name
+# display other than it reads ("evil\u202egnp.exe" shows as "evilexe.png").
+_CONTROLS = r"\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{_CONTROLS}]")
+# What _name enforces, for the spec: no such character, and one non-space at least.
+NAME_PATTERN = f"^[^{_CONTROLS}]*[^\\s{_CONTROLS}][^{_CONTROLS}]*$"
 
 
 # The last label of a domain that is reserved (RFC 6761), swapped for a neutral one while
@@ -79,7 +83,7 @@ def normalize_email(value: str) -> str:
 
 def _name(value: str) -> str:
     if _CONTROL.search(value):
-        raise ValueError("a name may not contain control characters (NUL, tab, newline …)")
+        raise ValueError("a name may not contain control characters (NUL, tab, bidi override …)")
     stripped = value.strip()
     if not stripped:
         raise ValueError("a name may not be blank")

@@ -67,6 +67,8 @@ def test_invalid_email_forms_are_422(client: TestClient, cast: Cast, email: str)
         ("dave@example.test", "dave@ｅｘａｍｐｌｅ.ｔｅｓｔ", "dave@example.test"),  # fullwidth
         ("dave@example.test", "ｄａｖｅ@example.test", "dave@example.test"),
         ("Dave@Example.Test", "dave@example.test", "Dave@example.test"),
+        ("éve@example.test", "ÉVE@example.test", "éve@example.test"),  # lower(email) index
+        ("ﬁn@example.test", "fin@example.test", "fin@example.test"),  # a ligature folds (NFKC)
     ],
 )
 def test_equivalent_addresses_are_stored_once_in_canonical_form(
@@ -100,7 +102,18 @@ def test_changing_email_to_an_equivalent_spelling_of_a_taken_one_is_409(
 
 
 @pytest.mark.parametrize(
-    "name", ["   ", "\u3000", "", "tab\there", "new\nline", "nul\x00", "bell\x07", "x" * 101]
+    "name",
+    [
+        "   ",
+        "\u3000",
+        "",
+        "tab\there",
+        "new\nline",
+        "nul\x00",
+        "bell\x07",
+        "x" * 101,
+        "evil\u202egnp.exe",  # a bidi override makes text display other than it reads
+    ],
 )
 def test_blank_or_control_character_names_are_422(
     client: TestClient, cast: Cast, name: str
@@ -242,6 +255,18 @@ def test_a_body_that_is_not_strict_json_is_400(
         headers={**cast.headers("admin"), "Content-Type": "application/json"},
     )
     _problem(response, 400)
+
+
+@pytest.mark.parametrize("content", [b"", b"null", b"[]", b'"x"', b"42"])
+def test_a_body_that_is_not_an_object_is_422(
+    client: TestClient, cast: Cast, content: bytes
+) -> None:
+    response = client.post(
+        "/users",
+        content=content,
+        headers={**cast.headers("admin"), "Content-Type": "application/json"},
+    )
+    _problem(response, 422)
 
 
 def test_a_body_above_the_cap_is_413(client: TestClient, cast: Cast) -> None:

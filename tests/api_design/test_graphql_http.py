@@ -365,6 +365,15 @@ ONE_OPERATION = {"query": "{ __typename }"}
             id="json-integer-of-5000-digits",
         ),
         pytest.param(
+            {
+                "content": b'{"query": "{ me { name } }", "variables": {"x": "\xff"}}',
+                "extra_headers": {"content-type": "application/json"},
+            },
+            400,
+            "UTF-8",
+            id="json-not-utf-8",
+        ),
+        pytest.param(
             {"json": {"query": "{ users(first: " + "9" * 5000 + ") { edges { cursor } } }"}},
             200,
             "Expected value of type 'Int'",

@@ -52,8 +52,8 @@ MESSAGE_TOO_BIG = 1009  # WebSocket close code (RFC 6455)
 
 
 class UnusableJSON(json.JSONDecodeError):
-    """JSON that decodes, or would, but cannot be a GraphQL request: nested too deeply (the
-    decoder would recurse past the interpreter's limit) or not an object."""
+    """JSON that cannot be a GraphQL request: not UTF-8, nested too deeply (the decoder would
+    recurse past the interpreter's limit), an integer too long to convert, or not an object."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason, "", 0)
@@ -195,8 +195,12 @@ class CourseGraphQLRouter(GraphQLRouter[Any, None]):
             raise
         except RecursionError:
             raise UnusableJSON("The request's JSON is nested too deeply") from None
-        except ValueError as error:  # an integer of more than 4,300 digits (CVE-2020-10735)
-            raise UnusableJSON(f"The request's JSON has a number too long: {error}") from None
+        except UnicodeDecodeError:
+            raise UnusableJSON("The request's JSON is not UTF-8") from None
+        except ValueError:  # int() refuses more than 4,300 digits (CVE-2020-10735)
+            raise UnusableJSON(
+                "The request's JSON has an integer of more than 4,300 digits"
+            ) from None
         if not isinstance(decoded, dict | list):
             raise UnusableJSON("The request must be a JSON object")
         return decoded

@@ -1,7 +1,8 @@
 """The reference GraphQL API (strawberry) on a real PostgreSQL: batching, limits, authz, payloads.
 
 Each test names the guide defect (guide-defects.md §1.5–1.6) it proves fixed; the same checks on the
-faithful port live in ``test_graphql_port.py``.
+faithful port live in ``test_graphql_port.py``. The last section is hostile input (issue 8): query
+cost, forged cursors, NUL and oversized fields, long echoes, ambiguous documents.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The GraphQL app over real sockets: uvicorn on a free port, httpx for HTTP, websocket-client for
 ``graphql-transport-ws`` subscriptions — the context getter, auth header and per-request loaders as a
-client sees them."""
+client sees them, and the hostile requests of issue 8 (oversized, malformed, mistyped, ambiguous),
+each a clear client error."""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 - :mod:`.users` — the users collection with a ``$jsonSchema`` validator, a case-insensitive unique
   email, idempotent setup, and lookups that refuse operator injection.
+- :mod:`.validation` — the validator's ``$jsonSchema`` rules checked in Python before a write
+  (``insert_user``), for servers that do not enforce validators.
 - :mod:`.aggregation` — monthly revenue: delivered orders, order month in a time zone, zero-filled.
 - :mod:`.sample_data` — generated data and the plain-Python oracle for the aggregation.
 - :mod:`.search` — ``$text`` search (genuine MongoDB only).
@@ -23,27 +25,35 @@ from reference.databases.mongo.users import (
     EMAIL_COLLATION,
     USER_INDEXES,
     USER_SCHEMA,
+    DuplicateEmailError,
     SetupReport,
     UnsafeQueryValueError,
+    UserValidationError,
     ensure_user_collection,
     find_user_by_email,
+    insert_user,
     new_user,
 )
+from reference.databases.mongo.validation import schema_violations
 
 __all__ = [
     "EMAIL_COLLATION",
     "USER_INDEXES",
     "USER_SCHEMA",
+    "DuplicateEmailError",
     "MonthlyRevenue",
     "SetupReport",
     "UnsafeQueryValueError",
+    "UserValidationError",
     "ensure_user_collection",
     "find_user_by_email",
+    "insert_user",
     "is_genuine_mongodb",
     "month_labels",
     "monthly_revenue",
     "new_user",
     "period_bounds",
     "revenue_pipeline",
+    "schema_violations",
     "zero_fill",
 ]

@@ -19,21 +19,26 @@ index was a redundant prefix of ``(status, createdAt)``; and ``bio`` was unbound
 match the first user: operator injection).
 
 mongo-java-server (the course's native stand-in) accepts validators and collations but enforces
-neither; :class:`SetupReport` says so instead of hiding it. Taught in
+neither; :class:`SetupReport` says so instead of hiding it, and :func:`insert_user` checks the same
+rules in the application before the write (for writes that go through it). Taught in
 ``notebooks/02_databases_mongodb.ipynb``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.collation import Collation, CollationStrength
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
+
+from reference.databases.mongo.validation import schema_violations
 
 USERS: Final = "users"
 STATUSES: Final = ("active", "inactive", "suspended")
@@ -88,6 +93,18 @@ _COMMAND_NOT_FOUND: Final = 59
 
 class UnsafeQueryValueError(TypeError):
     """A query value that is not the plain type expected (e.g. ``{"$ne": None}`` as an email)."""
+
+
+class UserValidationError(ValueError):
+    """A user document that breaks :data:`USER_SCHEMA`; ``violations`` lists each rule broken."""
+
+    def __init__(self, violations: list[str]) -> None:
+        super().__init__("invalid user: " + "; ".join(violations))
+        self.violations = violations
+
+
+class DuplicateEmailError(ValueError):
+    """Another user already has this email, ignoring case."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +184,28 @@ def new_user(
     if bio is not None:
         doc["profile"] = {"bio": bio}
     return doc
+
+
+def insert_user(users: Collection[Any], document: dict[str, Any]) -> ObjectId:
+    """Insert ``document`` after checking, in the application, the rules the server would enforce.
+
+    Raises :class:`UserValidationError` if it breaks :data:`USER_SCHEMA` (the validator's own rules)
+    and :class:`DuplicateEmailError` if another user has the email in any case — both before
+    anything is written. For servers that do not enforce validators or collations
+    (mongo-java-server). The duplicate check is a read before the write: two concurrent inserts can
+    both pass it; only the server's case-insensitive unique index closes that race.
+    """
+    violations = schema_violations(document, USER_SCHEMA)
+    if violations:
+        raise UserValidationError(violations)
+    email = document["email"]
+    # An anchored, escaped, case-insensitive regex: the collation's comparison, which the
+    # compatible server ignores in queries too.
+    same = {"email": {"$regex": f"^{re.escape(email)}$", "$options": "i"}}
+    if users.find_one(same, projection={"_id": 1}) is not None:
+        raise DuplicateEmailError(f"a user with email {email!r} (ignoring case) already exists")
+    inserted: ObjectId = users.insert_one(document).inserted_id
+    return inserted
 
 
 def _require_str(field: str, value: object) -> str:

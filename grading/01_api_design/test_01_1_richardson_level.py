@@ -61,6 +61,30 @@ TRACES: dict[str, tuple[list[Exchange], Level]] = {
         ],
         Level.HYPERMEDIA,
     ),
+    "verbs_on_one_path": (
+        [
+            Exchange("GET", "/api", 200, {"users": []}),
+            Exchange("POST", "/api", 200, {"created": {"id": 42}}),
+            Exchange("DELETE", "/api?id=42", 200, {"deleted": 42}),
+        ],
+        Level.SWAMP_OF_POX,
+    ),
+    "verbs_with_links_on_some_responses": (
+        [
+            Exchange("GET", "/users/42", 200, {"data": {"id": 42}, "links": L}),
+            Exchange("POST", "/users", 201, {"data": {"id": 43}}),
+            Exchange("GET", "/users", 200, {"data": [], "links": L}),
+        ],
+        Level.HTTP_VERBS,
+    ),
+    "verbs_with_no_documents_at_all": (
+        [
+            Exchange("PUT", "/users/42", 204, None),
+            Exchange("DELETE", "/users/42", 204, None),
+            Exchange("GET", "/users/7", 404, {"title": "Not Found", "status": 404}),
+        ],
+        Level.HTTP_VERBS,
+    ),
 }
 
 
@@ -71,9 +95,11 @@ def exercise() -> ModuleType:
 
 @pytest.mark.parametrize("name", list(TRACES))
 def test_classifies_each_trace(exercise: ModuleType, name: str) -> None:
-    """Each of the six traces has one right level. The two traps: a GET-only API that tunnels every
-    operation through one path is still level 0 (the verb alone proves nothing), and links on an
-    API that only ever POSTs do not make it level 3 (the levels are cumulative)."""
+    """Each trace has one right level. The traps: one path is level 0 whatever the verbs (GET, POST
+    and DELETE all sent to /api still tunnel through one endpoint); links on an API that only ever
+    POSTs do not make it level 3 (the levels are cumulative); level 3 needs links on EVERY 2xx
+    document, not on some of them (a 201 without links keeps the API at level 2); and a trace with
+    no 2xx document at all shows no hypermedia, so it is level 2, not 3."""
     trace, expected = TRACES[name]
     assert exercise.classify(trace) == expected, f"{name}: expected {expected!r}"
 

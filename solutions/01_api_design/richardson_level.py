@@ -9,7 +9,8 @@ Classify it by these rules — each level needs everything the level below needs
   operation travels in the body or the path, not in the verb.
 * **Level 2** (HTTP verbs): several paths AND several methods.
 * **Level 3** (hypermedia): level 2, AND every 2xx response that has a JSON object body carries a
-  ``links`` (or ``_links``) object whose entries each have an ``href``.
+  ``links`` (or ``_links``) object whose entries each have an ``href`` — every one, not some — and
+  there is at least one such response (a trace without a 2xx document shows no hypermedia).
 
 Links on a level-1 API do not make it level 3: the levels are cumulative.
 Taught in ``notebooks/01_api_design_rest.ipynb``.

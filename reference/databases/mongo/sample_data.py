@@ -1,8 +1,10 @@
 """Generated shop data and the plain-Python oracle the revenue aggregation is checked against.
 
-:func:`generate_shop` makes users and orders from a seed: every order status, inactive users, one
-heavy customer, a month with no delivered orders, and orders a few minutes either side of each local
-month boundary (``15:00 UTC`` is midnight in Seoul), where UTC and local months disagree.
+:func:`generate_shop` makes users and exactly ``orders`` orders from a seed: every order status,
+inactive users, one heavy customer, a month with no orders, users who signed up over more than twelve
+months, and orders a few minutes either side of each local month boundary (``15:00 UTC`` is midnight
+in Seoul) — those just after it delivered, so UTC and local months give different revenue in every
+month.
 :func:`expected_monthly_revenue` answers the same question as
 :func:`reference.databases.mongo.aggregation.monthly_revenue` with loops over the lists — slow, obvious
 and independent of MongoDB. Used by the tests and ``notebooks/02_databases_mongodb.ipynb``.
@@ -33,7 +35,8 @@ def generate_shop(
     orders: int = 600,
     empty_month: int | None = 4,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """``(users, orders)`` documents; ``empty_month`` (an index into the period) gets no orders."""
+    """``(users, orders)`` documents, ``orders`` of them; ``empty_month`` (an index into the period)
+    gets no orders in local time."""
     rng = random.Random(seed)
     zone = ZoneInfo(tz)
     start, end = period_bounds(first_month, months, tz)
@@ -44,7 +47,10 @@ def generate_shop(
 
     user_docs: list[dict[str, Any]] = []
     for i in range(users):
-        signup = span_start - timedelta(days=rng.randint(0, 400), minutes=rng.randint(0, 1439))
+        # About two signups a month, going back well over a year: more signup months than the
+        # guide's `$limit 12` shows.
+        days = 16 * i + rng.randint(0, 10)
+        signup = span_start - timedelta(days=days, minutes=rng.randint(0, 1439))
         user_docs.append(
             {
                 "_id": ObjectId(),
@@ -60,26 +66,39 @@ def generate_shop(
     def local_label(moment: datetime) -> str:
         return moment.astimezone(zone).strftime("%Y-%m")
 
-    instants: list[datetime] = []
-    # Either side of each local month start: the UTC month and the local month disagree here.
+    # Either side of each local month start. Just after it, the UTC month is still the previous
+    # one: those orders are delivered by active customers, so every month's revenue depends on the
+    # time zone (and the empty month has revenue in UTC).
+    boundary_orders: list[tuple[datetime, bool]] = []
     for label in [*labels, *month_labels(first_month, months + 1)[-1:]]:
         year, month = (int(p) for p in label.split("-"))
         boundary = datetime(year, month, 1, tzinfo=zone).astimezone(UTC)
-        instants += [boundary - timedelta(minutes=7), boundary + timedelta(minutes=7)]
-    while len(instants) < orders:
-        seconds = rng.uniform(0, (span_end - span_start).total_seconds())
-        instants.append(span_start + timedelta(seconds=seconds))
-    instants = [moment for moment in instants if local_label(moment) != skipped]
+        boundary_orders += [
+            (boundary - timedelta(minutes=7), False),
+            (boundary + timedelta(minutes=7), True),
+        ]
+    planned = [(m, disagrees) for m, disagrees in boundary_orders if local_label(m) != skipped]
+    while len(planned) < orders:
+        moment = span_start + timedelta(
+            seconds=rng.uniform(0, (span_end - span_start).total_seconds())
+        )
+        if local_label(moment) != skipped:
+            planned.append((moment, False))
 
     heavy = user_docs[1]["_id"]  # user 1 is active
+    active = [user["_id"] for user in user_docs if user["status"] == "active"]
     order_docs: list[dict[str, Any]] = []
-    for moment in instants:
-        user = heavy if rng.random() < 0.25 else rng.choice(user_docs)["_id"]
+    for moment, disagrees in planned[:orders]:
+        if disagrees:
+            user, status = rng.choice(active), "delivered"
+        else:
+            user = heavy if rng.random() < 0.25 else rng.choice(user_docs)["_id"]
+            status = rng.choice(ORDER_STATUSES)
         order_docs.append(
             {
                 "_id": ObjectId(),
                 "userId": user,
-                "status": rng.choice(ORDER_STATUSES),
+                "status": status,
                 "totalAmount": rng.randint(1, 500) * 100,
                 # BSON dates are milliseconds: store what the server will hand back.
                 "createdAt": moment.replace(microsecond=moment.microsecond // 1000 * 1000),

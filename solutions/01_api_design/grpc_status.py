@@ -7,7 +7,9 @@ client can act on and a SHORT message of your own — never the exception's text
 servicer (``reference.api_design.grpc.servicer``) calls a function like this from its error boundary.
 
 PostgreSQL reports each error's class as a five-character SQLSTATE, available as
-``exc.orig.sqlstate`` (``None`` when the server never answered, e.g. the connection was refused):
+``exc.orig.sqlstate`` (``None`` when the server never answered, e.g. the connection was refused).
+Decide by the SQLSTATE alone, never by the error's text: a trigger can raise a unique violation in
+its own words, and a plain ``RAISE`` can quote a duplicate-key message.
 
 ========================================  ==========  ======================
 what happened                             SQLSTATE    gRPC status

@@ -8,7 +8,8 @@ otherwise. The guide's ``authorization.substring(7)`` takes any seven characters
 :class:`StaticTokens` (a dict, for tests and notebooks) and :class:`HmacTokens` (signed, stateless).
 Chapter 03 swaps in JWT through the same seam. The GraphQL app (``reference.api_design.graphql``)
 uses the same :class:`Principal`, :func:`parse_bearer` and authenticators. Taught in
-``notebooks/01_api_design_rest.ipynb`` and ``notebooks/01_api_design_graphql_grpc.ipynb``.
+``notebooks/01_api_design_rest.ipynb``, ``notebooks/01_api_design_graphql.ipynb`` and
+``notebooks/01_api_design_grpc.ipynb``.
 """
 
 from __future__ import annotations

@@ -4,6 +4,6 @@ scoped to its caller, inputs validated by the REST API's own models, and limits 
 may cost — body size, depth, tokens, aliases and a query-cost budget — checked before execution,
 off the event loop, with every refusal a clear client error.
 
-Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``; ``guide/api_design/graphql_port.py`` is
+Taught in ``notebooks/01_api_design_graphql.ipynb``; ``guide/api_design/graphql_port.py`` is
 the guide's version with its defects.
 """

@@ -7,7 +7,7 @@ the context getter hands every request fresh loaders; ``http.BodyLimit`` caps wh
 
     uv run uvicorn --factory reference.api_design.graphql.app:app_from_env
 
-Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``.
+Taught in ``notebooks/01_api_design_graphql.ipynb``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Pattern: test against the real server — real sockets, real HTTP and WebSocket framing, the app's own
 lifespan and event loop — started in-process so a notebook cell or a fixture can own it. Taught in
-``notebooks/01_api_design_graphql_grpc.ipynb``.
+``notebooks/01_api_design_graphql.ipynb``.
 """
 
 from __future__ import annotations

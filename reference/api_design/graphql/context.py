@@ -5,7 +5,7 @@ every HTTP request and every WebSocket connection, so each gets its own loaders 
 caller's cached rows can never answer another caller's query. The caller is the same
 :class:`~reference.api_design.auth.Principal` the REST app uses, read from ``Authorization: Bearer``
 by the same :func:`~reference.api_design.auth.parse_bearer` and checked by the app's authenticator. Taught in
-``notebooks/01_api_design_graphql_grpc.ipynb``.
+``notebooks/01_api_design_graphql.ipynb``.
 """
 
 from __future__ import annotations

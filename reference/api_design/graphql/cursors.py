@@ -4,7 +4,7 @@ Pattern: keyset pagination on ``(created_at, id)`` — the page boundary is a po
 so a page costs the same at row 10 as at row 10 million and inserts never shift it. The position is
 base64url-encoded so clients treat it as opaque and the server may change its contents. A cursor
 that does not decode is the client's error (:class:`InvalidCursor`), never a 500. Taught in
-``notebooks/01_api_design_graphql_grpc.ipynb``.
+``notebooks/01_api_design_graphql.ipynb``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ exception's text — SQL, hostnames, stack details — never reaches a client, a
 client input (an id, or graphql-core's "Cannot query field '…'" for a 60 KB field name) is cut
 rather than sent back whole. Validation problems a user can fix in a form go in the mutation
 payload's ``errors`` instead (see ``types.UserError``). Taught in
-``notebooks/01_api_design_graphql_grpc.ipynb``.
+``notebooks/01_api_design_graphql.ipynb``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ orders to watch (the guide's ``orderStatusChanged(userId)`` let anyone watch any
 
 Trade-off: one LISTEN connection per subscriber is simple and fine for a course; at scale, one
 listener per process fans out to in-memory queues. Taught in
-``notebooks/01_api_design_graphql_grpc.ipynb``.
+``notebooks/01_api_design_graphql.ipynb``.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ object): 415 for a body that is not ``application/json``, 400 for JSON that is m
 too deeply or not an object, for a non-string ``operationName``, and for a subscription sent to
 the HTTP endpoint (they run over ``graphql-transport-ws``, whose messages
 :class:`CheckedTransportWS` checks: 4400 for one of the wrong shape). Taught in
-``notebooks/01_api_design_graphql_grpc.ipynb``.
+``notebooks/01_api_design_graphql.ipynb``.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ is necessary and none is enough: 15 aliases of ``users(first: 100) { … orders(
 orders(first: 100) … }}}`` pass all four and still ask for 15 million rows. So :func:`query_cost`
 multiplies each list's ``first`` down the nesting — the rows the query may touch — and the schema
 refuses a document above ``MAX_COST`` before a single resolver runs. The guide had none of these.
-Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``.
+Taught in ``notebooks/01_api_design_graphql.ipynb``.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ keys (the guide's map was keyed by a different type than its lookups, so every r
 Loaders cache per key, so they must live for ONE request: ``make_loaders`` is called by the context
 getter for every request; a module-level loader would serve one caller's rows to the next and go
 stale. ``max_batch_size`` keeps the ``IN`` list bounded. Taught in
-``notebooks/01_api_design_graphql_grpc.ipynb``.
+``notebooks/01_api_design_graphql.ipynb``.
 """
 
 from __future__ import annotations

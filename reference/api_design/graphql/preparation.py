@@ -13,7 +13,7 @@ applies the request-level rules graphql-core leaves to the server:
 Strawberry skips its own parsing when an extension has set ``graphql_document``, and its own
 validation when one has set ``pre_execution_errors``. A document that fails to parse is left to
 strawberry, which reports the syntax error as usual (the body cap bounds that second parse). Taught
-in ``notebooks/01_api_design_graphql_grpc.ipynb``.
+in ``notebooks/01_api_design_graphql.ipynb``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Pattern: batch-shaped queries. ``users_by_ids`` and ``orders_for_users`` take *m
 in one round trip (``= ANY(:ids)``, and a ``row_number()`` window for "the newest N orders of each
 user", served by ``ix_orders_user_id_created_at``). Pages are keysets on ``(created_at, id)`` and
 fetch one extra row to learn ``hasNextPage`` — no ``COUNT(*)`` per page (the guide's ``totalCount!``
-forced one). Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``.
+forced one). Taught in ``notebooks/01_api_design_graphql.ipynb``.
 """
 
 from __future__ import annotations

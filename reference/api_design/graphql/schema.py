@@ -6,7 +6,7 @@ never from an argument, and run only over a subscription transport (WebSocket), 
 query; ``QueryDepthLimiter``, ``MaxTokensLimiter``, ``MaxAliasesLimiter`` and the query-cost check
 of :class:`~reference.api_design.graphql.preparation.OffLoopPreparation` reject expensive documents
 before execution, parsed and validated off the event loop; ``ClientSafeErrors`` hides unexpected
-exception text and cuts long messages. Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``.
+exception text and cuts long messages. Taught in ``notebooks/01_api_design_graphql.ipynb``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Pattern: set-based seeding — one ``INSERT … SELECT generate_series`` per table instead of a row per
 round trip. Row ``n`` always gets the same email, name, creation time and totals, so printed facts
-in notebooks are stable across runs. Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``.
+in notebooks are stable across runs. Used by ``notebooks/01_api_design_graphql.ipynb`` and
+``notebooks/01_api_design_grpc.ipynb``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Pattern: an SQLAlchemy ``before_cursor_execute`` event hook. It sees every statement that reaches
 the driver (ORM, Core and raw SQL alike), so "this query runs ≤ 3 statements" becomes an assertion.
 Works for sync engines and, through ``AsyncEngine.sync_engine``, async ones. Taught in
-``notebooks/01_api_design_graphql_grpc.ipynb``.
+``notebooks/01_api_design_graphql.ipynb``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ hasPreviousPage startCursor endCursor }``) with a bounded ``first``; nested list
 the request's DataLoaders, never a query per parent. Mutations return payload types (``user`` plus
 ``errors``) so a validation problem is data the client renders, not an exception. Every type the
 schema names is defined — the guide's SDL named seven it never declared. Taught in
-``notebooks/01_api_design_graphql_grpc.ipynb``.
+``notebooks/01_api_design_graphql.ipynb``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ unknown ids are top-level errors. The input is validated by the REST API's own p
 — one validation model, so the same data gets the same answer from every API (the first GraphQL
 port had its own rules: no cap on passwords, NUL reaching PostgreSQL). A duplicate email is caught
 from the database's unique index (``uq_users_email_lower``), not a racy "SELECT then INSERT".
-Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``.
+Taught in ``notebooks/01_api_design_graphql.ipynb``.
 """
 
 from __future__ import annotations

@@ -3,5 +3,5 @@ respects deadlines and never leaks exception text, plus the standard health serv
 authenticate with the REST app's bearer tokens and are held to its policy and validation models;
 the server bounds its streams and message sizes.
 
-Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``.
+Taught in ``notebooks/01_api_design_grpc.ipynb``.
 """

@@ -8,7 +8,7 @@ reads the database; the health service stays open for probes. On the client, the
 *call credentials* (``grpc.access_token_call_credentials``), which gRPC only sends over a channel it
 trusts — TLS, or ``local_channel_credentials`` for a server on this machine (the notebook, tests).
 The guide's server had no authentication at all: anyone could list every user's email. Taught in
-``notebooks/01_api_design_graphql_grpc.ipynb``.
+``notebooks/01_api_design_grpc.ipynb``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ which runs ``python -m grpc_tools.protoc`` with grpc_tools' bundled includes (th
 protoc writes ``from user.v1 import user_pb2``, which only works if the output folder is on
 ``sys.path``; ``from . import user_pb2`` works inside any package. The ``.pyi`` stub gets a ``#
 mypy: ignore-errors`` line: strict mypy uses its declarations but does not judge generated code.
-Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``.
+Taught in ``notebooks/01_api_design_grpc.ipynb``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Pattern: deadline propagation. gRPC tells the server how long the client will wa
 (``context.time_remaining()``); the server turns that budget into ``statement_timeout`` for the
 transaction (``set_config(…, is_local => true)``), so a slow query is cancelled when the client has
 given up instead of running on and holding a connection. No deadline still gets a ceiling. The
-guide ignored deadlines. Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``.
+guide ignored deadlines. Taught in ``notebooks/01_api_design_grpc.ipynb``.
 """
 
 from __future__ import annotations

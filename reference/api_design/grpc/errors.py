@@ -8,7 +8,7 @@ an incident id, while the exception itself goes to the server log. Request field
 the REST API's own pydantic models, so one input gets one verdict on every API; their errors become
 ``INVALID_ARGUMENT`` naming each field. Echoed input is cut to 64 characters. The guide sent
 ``error.message`` to the client (leaking SQL, hosts, driver details) and answered a malformed id
-with ``INTERNAL``. Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``.
+with ``INTERNAL``. Taught in ``notebooks/01_api_design_grpc.ipynb``.
 """
 
 from __future__ import annotations

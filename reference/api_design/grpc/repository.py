@@ -4,7 +4,7 @@ Pattern: a repository that takes the caller's connection, so the servicer decide
 and its timeout. Duplicate emails are detected by the unique index (``uq_users_email_lower``) and
 raised as :class:`~reference.api_design.grpc.errors.AlreadyExists`. ``create`` announces the new
 user with ``pg_notify`` in the same transaction, so stream listeners only hear about committed
-rows. Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``.
+rows. Taught in ``notebooks/01_api_design_grpc.ipynb``.
 """
 
 from __future__ import annotations

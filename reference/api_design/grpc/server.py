@@ -12,7 +12,7 @@ non-blocking and holds no thread). ``port=0`` picks a free port (tests, notebook
 
     GRPC_TOKEN_SECRET=… uv run python -m reference.api_design.grpc.server   # 127.0.0.1:50051
 
-Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``.
+Taught in ``notebooks/01_api_design_grpc.ipynb``.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ a client knows when no change can be missed), shows each caller only the users i
 ends when the client cancels or its deadline passes. Each open stream holds a worker thread and a
 database connection, so at most ``max_streams`` run at once and one more is
 ``RESOURCE_EXHAUSTED`` — the rest of the thread pool stays free for unary calls and health checks.
-Taught in ``notebooks/01_api_design_graphql_grpc.ipynb``.
+Taught in ``notebooks/01_api_design_grpc.ipynb``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Exercise 00.1: a health check for each of the course's five servers.
+"""Taught in notebooks/00_setup.ipynb §4.
+
+Exercise 00.1: a health check for each of the course's five servers.
 
 A health check answers one question — "can I use this server right now?" — and must never crash the
 caller: a server that is down is a normal answer (``healthy=False`` with a reason), not an exception.

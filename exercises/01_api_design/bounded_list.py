@@ -1,4 +1,6 @@
-"""Exercise 01.2 — a bounded users list with a total you can trust.
+"""Taught in notebooks/01_api_design_rest.ipynb §2.
+
+Exercise 01.2 — a bounded users list with a total you can trust.
 
 ``list_users(engine, query)`` receives the raw query string as the guide's Express handler did
 (``{"page": "2", "limit": "20", "sort": "-email"}`` — every value a string) and returns::
@@ -10,7 +12,6 @@ Rules: ``page`` is an integer ≥ 1 (default 1); ``limit`` an integer from 1 to 
 ``-`` means descending). Anything else raises :class:`InvalidQuery`. ``meta.total`` counts every
 user, on every page. Walking the pages in order must visit every user exactly once — even when
 many users share a ``created_at``. A public user is ``UserOut`` (no password hash, ever).
-Taught in ``notebooks/01_api_design_rest.ipynb``.
 """
 
 from __future__ import annotations

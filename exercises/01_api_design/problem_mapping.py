@@ -1,4 +1,6 @@
-"""Exercise 01.3 — map any exception to an RFC 9457 problem (status, headers, body).
+"""Taught in notebooks/01_api_design_rest.ipynb §3.
+
+Exercise 01.3 — map any exception to an RFC 9457 problem (status, headers, body).
 
 ``problem_for(error)`` returns a :class:`reference.api_design.problems.Problem`. The table:
 
@@ -16,8 +18,7 @@
 * anything else → 500 with a generic ``detail`` — never the exception's text.
 
 PostgreSQL names each integrity failure by SQLSTATE (``error.orig.sqlstate``): ``23505`` unique,
-``23503`` foreign key, ``23514`` check, ``23502`` not null. Taught in
-``notebooks/01_api_design_rest.ipynb``.
+``23503`` foreign key, ``23514`` check, ``23502`` not null.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Exercise 01.1 — name the Richardson maturity level of an API from a trace of its traffic.
+"""Taught in notebooks/01_api_design_rest.ipynb §1.
+
+Exercise 01.1 — name the Richardson maturity level of an API from a trace of its traffic.
 
 A trace is what a client saw: a list of :class:`Exchange` (method, path, status, decoded JSON body).
 Classify it by these rules — each level needs everything the level below needs:
@@ -13,7 +15,6 @@ Classify it by these rules — each level needs everything the level below needs
   there is at least one such response (a trace without a 2xx document shows no hypermedia).
 
 Links on a level-1 API do not make it level 3: the levels are cumulative.
-Taught in ``notebooks/01_api_design_rest.ipynb``.
 """
 
 from __future__ import annotations

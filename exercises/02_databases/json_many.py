@@ -1,4 +1,6 @@
-"""Exercise 02.6: read many cached JSON values at once, without losing the falsy ones.
+"""Taught in notebooks/02_databases_redis.ipynb §1.
+
+Exercise 02.6: read many cached JSON values at once, without losing the falsy ones.
 
 The guide's ``getJSON`` returned ``null`` for a miss, and its callers tested ``if (cached)``: a cached
 ``0``, ``""``, ``false``, ``[]`` or ``null`` looked exactly like a miss, so those values were fetched

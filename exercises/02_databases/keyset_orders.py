@@ -1,4 +1,6 @@
-"""Exercise 02.1: keyset pagination of orders, newest first, with an opaque cursor.
+"""Taught in notebooks/02_databases_postgres.ipynb §4.
+
+Exercise 02.1: keyset pagination of orders, newest first, with an opaque cursor.
 
 An API that lists orders hands out one page at a time. ``OFFSET`` gets slower the deeper you page (the
 database reads and discards every earlier row); keyset pagination continues *after the last row seen*

@@ -1,4 +1,6 @@
-"""Exercise 02.8: a sliding-window rate limiter as one Lua script.
+"""Taught in notebooks/02_databases_redis.ipynb §3.
+
+Exercise 02.8: a sliding-window rate limiter as one Lua script.
 
 The guide's limiter ran ``ZREMRANGEBYSCORE; ZADD now now; ZCARD; EXPIRE`` in a MULTI and decided in
 the application: requests in the same millisecond collapsed into one member, rejected requests were

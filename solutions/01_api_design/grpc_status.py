@@ -1,4 +1,6 @@
-"""Exercise 01.6: map PostgreSQL errors to gRPC status codes without leaking them.
+"""Taught in notebooks/01_api_design_grpc.ipynb §3.
+
+Exercise 01.6: map PostgreSQL errors to gRPC status codes without leaking them.
 
 The guide's gRPC handler answered every failure with ``INTERNAL`` and ``error.message``: the client
 learned table, constraint and host names, and could not tell "retry later" from "fix your request".

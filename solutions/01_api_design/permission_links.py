@@ -1,4 +1,6 @@
-"""Exercise 01.4 — a permission-aware link builder for a user document (REST level 3).
+"""Taught in notebooks/01_api_design_rest.ipynb §4.
+
+Exercise 01.4 — a permission-aware link builder for a user document (REST level 3).
 
 ``build_links(resource, principal, request)`` returns the links of one user document, as
 ``{rel: Link(href=…, method=…)}``, with EXACTLY these relations — each only when the caller may follow
@@ -17,7 +19,7 @@ orders   GET     ``list_user_orders``  ``read``
 Every route takes the path parameter ``user_id``. An ``href`` is a path the client can request as
 is — including the prefix when the API is served under ``/api/v1`` (a ``root_path`` or a mount).
 The grader plugs your function into the reference app (``create_app(…, link_builder=build_links)``)
-and follows every link you advertise. Taught in ``notebooks/01_api_design_rest.ipynb``.
+and follows every link you advertise.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Exercise 01.5: a DataLoader batch function that keeps key order and answers None for misses.
+"""Taught in notebooks/01_api_design_graphql.ipynb §3.
+
+Exercise 01.5: a DataLoader batch function that keeps key order and answers None for misses.
 
 A DataLoader collects every ``load(key)`` made in one tick and calls your batch function ONCE with all
 the keys. The contract is strict: return exactly one result per key, in the same order as the keys,

@@ -1,4 +1,6 @@
-"""Exercise 02.7: a write that a stale lock holder cannot make.
+"""Taught in notebooks/02_databases_redis.ipynb §2.
+
+Exercise 02.7: a write that a stale lock holder cannot make.
 
 Workers take a Redis lock (``reference.databases.redis.RedisLock``) before they recompute an account's
 balance. A lock with a TTL can have two holders: worker A stalls past the TTL, worker B takes the

@@ -1,4 +1,6 @@
-"""Exercise 02.3: ``find_many`` — the user list behind ``GET /users?search=&page=&limit=``.
+"""Taught in notebooks/02_databases_orm.ipynb §2.
+
+Exercise 02.3: ``find_many`` — the user list behind ``GET /users?search=&page=&limit=``.
 
 The guide's Prisma ``findMany`` (ported in ``guide/databases/user_service.py``) looks fine and is
 wrong in six ways. Write the version you would put behind an API:

@@ -1,4 +1,6 @@
-"""Exercise 02.2: migration 0003 — give users a username.
+"""Taught in notebooks/02_databases_postgres.ipynb §1.
+
+Exercise 02.2: migration 0003 — give users a username.
 
 Product wants public profile URLs (``/u/<username>``). Write the Alembic migration that adds it to the
 course schema, which is at revision 0002 (``reference/databases/migrations``). The rules:

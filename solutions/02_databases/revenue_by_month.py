@@ -1,4 +1,6 @@
-"""Exercise 02.5: delivered revenue per local month, with one MongoDB aggregation.
+"""Taught in notebooks/02_databases_mongodb.ipynb §4.
+
+Exercise 02.5: delivered revenue per local month, with one MongoDB aggregation.
 
 The guide's aggregation summed every order status, grouped by UTC months and dropped the months that
 had no orders. Write the version finance can use: for one calendar ``year`` in the business time zone

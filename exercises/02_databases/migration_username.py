@@ -1,9 +1,9 @@
 """Taught in notebooks/02_databases_postgres.ipynb §1.
 
-Exercise 02.2: migration 0003 — give users a username.
+Exercise 02.2: migration 0004 — give users a username.
 
 Product wants public profile URLs (``/u/<username>``). Write the Alembic migration that adds it to the
-course schema, which is at revision 0002 (``reference/databases/migrations``). The rules:
+course schema, which is at revision 0003 (``reference/databases/migrations``). The rules:
 
 - ``users.username``: up to 40 characters, and **nullable** — the users who already exist have none
   yet, and the migration must succeed on a table full of them;
@@ -28,8 +28,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa  # noqa: F401, RUF100 - for your solution
 from alembic import op  # noqa: F401, RUF100 - for your solution
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -42,5 +42,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Remove everything upgrade() added."""
-    # TODO: undo upgrade(), leaving the schema exactly as revision 0002 made it.
+    # TODO: undo upgrade(), leaving the schema exactly as revision 0003 made it.
     raise NotImplementedError

@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import string
+from collections.abc import Iterator
 from types import ModuleType
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from course.harness.loader import load_exercise
 from reference.databases import migrate, seed
@@ -33,6 +35,7 @@ def orders(pg_url: str, pg_engine: Engine) -> Engine:
             ),
             {"epoch": seed.EPOCH},
         )
+        conn.execute(text("ANALYZE orders"))
     return pg_engine
 
 
@@ -139,3 +142,89 @@ def test_limit_out_of_bounds_is_a_value_error(
     cannot ask for a million rows or for none."""
     with orders.connect() as conn, pytest.raises(ValueError):  # noqa: PT011
         exercise.keyset_page(conn, None, limit)
+
+
+@pytest.fixture
+def sent(orders: Engine) -> Iterator[list[tuple[str, Any, int]]]:
+    """Every statement your code sends: (SQL, parameters, rows it returned)."""
+    log: list[tuple[str, Any, int]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        log.append((statement, parameters, cursor.rowcount))
+
+    event.listen(orders, "after_cursor_execute", record)
+    yield log
+    event.remove(orders, "after_cursor_execute", record)
+
+
+def plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from plan_nodes(child)
+
+
+def test_next_page_seeks_on_the_index(
+    exercise: ModuleType, orders: Engine, sent: list[tuple[str, Any, int]]
+) -> None:
+    """A page after a cursor must be one seek on the index ix_orders_created_at_id (migration
+    0003): EXPLAIN of the statement you send shows an Index Scan on it with an Index Cond — the
+    row comparison (created_at, id) < (:t, :id) — no Sort and no OFFSET, and it returns at most
+    limit + 1 rows. An OFFSET (even hidden in the cursor), `created_at < :t OR (created_at = :t
+    AND id < :id)` (PostgreSQL cannot seek on that OR: it walks the index from the newest row and
+    filters) or slicing in Python all read every row before the page, so page 10,000 costs 10,000
+    pages."""
+    with orders.connect() as conn:
+        cursor = None
+        for _page in range(30):  # then page 31: 210 orders lie before it
+            _rows, cursor = exercise.keyset_page(conn, cursor, 7)
+        sent.clear()
+        page, _ = exercise.keyset_page(conn, cursor, 7)
+        statements = [(sql, params, rows) for sql, params, rows in sent if "orders" in sql.lower()]
+        assert [row["id"] for row in page] == expected_ids(orders)[210:217]
+        assert statements, "no statement on orders was sent for the page"
+        for sql, _, rows in statements:
+            assert "offset" not in sql.lower(), f"the page is read with OFFSET: {sql}"
+            assert rows <= 8, f"a statement returned {rows} rows for a page of 7: {sql}"
+        scans = []
+        for sql, params, _ in statements:
+            plan = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + sql, params).scalar_one()
+            nodes = list(plan_nodes(plan[0]["Plan"]))
+            assert not [n for n in nodes if n["Node Type"] in ("Sort", "Incremental Sort")], (
+                f"the page is sorted, not read in index order: {sql}"
+            )
+            scans += [
+                n
+                for n in nodes
+                if n["Node Type"] in ("Index Scan", "Index Only Scan")
+                and n.get("Index Name") == "ix_orders_created_at_id"
+                and "Index Cond" in n
+            ]
+    assert scans, (
+        "no statement seeks on ix_orders_created_at_id: use WHERE (created_at, id) < (:t, :id) "
+        "ORDER BY created_at DESC, id DESC"
+    )
+
+
+def test_insert_before_the_cursor_does_not_shift_the_next_page(
+    exercise: ModuleType, orders: Engine
+) -> None:
+    """While a client reads page 1, three new orders arrive (newer than every order on it). Page 2
+    must be exactly the orders that followed page 1 — a cursor is a position, not a count: with an
+    OFFSET the new rows push the last three orders of page 1 onto page 2 again."""
+    before = expected_ids(orders)
+    with orders.connect() as conn:
+        first, cursor = exercise.keyset_page(conn, None, 5)
+    with orders.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO orders (user_id, total_cents, created_at) "
+                "SELECT id, 1, now() FROM users ORDER BY email LIMIT 3"
+            )
+        )
+    with orders.connect() as conn:
+        second, _ = exercise.keyset_page(conn, cursor, 5)
+    assert [row["id"] for row in first] == before[:5]
+    shown = {row["id"] for row in first}
+    repeated = [row["id"] for row in second if row["id"] in shown]
+    assert not repeated, f"{len(repeated)} orders of page 1 came back on page 2"
+    assert [row["id"] for row in second] == before[5:10]

@@ -1,4 +1,4 @@
-"""Grading for exercise 02.2: migration 0003 adding users.username
+"""Grading for exercise 02.2: migration 0004 adding users.username
 (exercises/02_databases/migration_username.py), checked against the catalog of a real database."""
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ def exercise() -> ModuleType:
 
 @pytest.fixture
 def engine(pg_url: str, pg_engine: Engine) -> Engine:
-    """A database at revision 0002 holding 50 existing users."""
-    migrate.upgrade(pg_url, "0002")
+    """A database at revision 0003 holding 50 existing users."""
+    migrate.upgrade(pg_url, "0003")
     with pg_engine.begin() as conn:
         seed.seed_users(conn, 50)
     return pg_engine
@@ -50,9 +50,9 @@ def set_username(engine: Engine, email: str, username: str | None) -> None:
 
 
 def test_column_is_a_nullable_varchar_40(exercise: ModuleType, engine: Engine) -> None:
-    """Revision "0003" follows "0002". users.username exists as character varying(40), nullable: the 50 users who existed
+    """Revision "0004" follows "0003". users.username exists as character varying(40), nullable: the 50 users who existed
     before the migration are still there, with username NULL."""
-    assert (exercise.revision, exercise.down_revision) == ("0003", "0002")
+    assert (exercise.revision, exercise.down_revision) == ("0004", "0003")
     up = upgraded(exercise, engine)
     with up.connect() as conn:
         column = catalog.columns(conn, "users").get("username")
@@ -65,9 +65,13 @@ def test_column_is_a_nullable_varchar_40(exercise: ModuleType, engine: Engine) -
 
 def test_usernames_are_unique_ignoring_case(exercise: ModuleType, engine: Engine) -> None:
     """After 'Bob' is taken, 'bob' and 'BOB' must be refused with an IntegrityError: they would be
-    the same profile URL. (A plain UNIQUE on the column compares case-sensitively.)"""
+    the same profile URL. (A plain UNIQUE on the column compares case-sensitively.) 'Bob' itself is
+    a valid username, kept as typed: refusing capitals is not case-insensitive uniqueness."""
     up = upgraded(exercise, engine)
-    set_username(up, "user1@example.com", "Bob")
+    try:
+        set_username(up, "user1@example.com", "Bob")
+    except IntegrityError as error:
+        pytest.fail(f"'Bob' is a valid username but was refused: {error.orig}")
     for clash in ("bob", "BOB"):
         with pytest.raises(IntegrityError):
             set_username(up, "user2@example.com", clash)
@@ -125,7 +129,7 @@ def test_no_redundant_index(exercise: ModuleType, engine: Engine) -> None:
     assert len(on_username) == 1, on_username
 
 
-def test_downgrade_restores_0002(exercise: ModuleType, engine: Engine, pg_url: str) -> None:
+def test_downgrade_restores_0003(exercise: ModuleType, engine: Engine, pg_url: str) -> None:
     """downgrade() removes the column, its index and its constraint: the schema then matches the
     models exactly again (alembic check is clean), and upgrade() can run a second time."""
     up = upgraded(exercise, engine)

@@ -141,6 +141,8 @@ class Order(Base):
         # A user's orders newest first (DataLoader, LATERAL top-N); leads with user_id so it also
         # serves the foreign key's lookups on delete.
         Index("ix_orders_user_id_created_at", "user_id", "created_at"),
+        # Keyset pages of all orders: (created_at, id) < (:t, :id) seeks here (migration 0003).
+        Index("ix_orders_created_at_id", "created_at", "id"),
         # Only delivered orders count as revenue; a partial index keeps that report small.
         Index(
             "ix_orders_delivered_created_at",

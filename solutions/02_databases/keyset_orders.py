@@ -13,6 +13,11 @@ strictly — anything your API did not issue (garbage, a truncated token, a well
 nonsense, a token far longer than any you issue) must raise :class:`InvalidCursorError`, which an API
 maps to a 422 response.
 
+Every page must cost the same: the grader EXPLAINs the statement you send for a page after a cursor
+and expects a seek on the index ``ix_orders_created_at_id`` (migration 0003) — no ``OFFSET``, no
+sort, no rows read in Python beyond the page — and a cursor that still points at the same row after
+new orders arrive.
+
 Use the ``orders`` table of the course schema (``reference/databases/models.py``). ``conn`` is a
 SQLAlchemy ``Connection``; run SQL with ``conn.execute(sqlalchemy.text(...), params)``.
 """

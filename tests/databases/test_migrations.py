@@ -128,6 +128,7 @@ def test_no_index_is_a_left_prefix_of_another(engine: Engine) -> None:
         "ix_users_name_email_trgm",
         "ix_orders_user_id_created_at",
         "ix_orders_delivered_created_at",
+        "ix_orders_created_at_id",
     } <= names
 
 
@@ -207,3 +208,32 @@ def test_downgrade_keeps_pg_trgm_that_another_object_now_needs(pg_url: str) -> N
         engine.dispose()
     assert "ix_notes_body_trgm" in names
     assert "ix_users_name_email_trgm" not in names
+
+
+def test_orders_keyset_page_seeks_on_created_at_id(engine: Engine) -> None:
+    """Migration 0003: a keyset page of orders is an index seek in index order (no sort, no scan
+    of the rows before the cursor), as exercise 02.1 grades."""
+    _insert_user(engine, "k@x.com")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO orders (user_id, total_cents, created_at) SELECT u.id, k, "
+                ":past + k * interval '1 second' FROM users u, generate_series(1, 2000) AS k"
+            ),
+            {"past": PAST},
+        )
+        conn.execute(text("ANALYZE orders"))
+        plan = conn.execute(
+            text(
+                "EXPLAIN (FORMAT JSON) SELECT id FROM orders WHERE (created_at, id) < (:t, :id) "
+                "ORDER BY created_at DESC, id DESC LIMIT 20"
+            ),
+            {
+                "t": datetime(2020, 1, 1, 0, 10, tzinfo=UTC),
+                "id": "ffffffff-ffff-ffff-ffff-ffffffffffff",
+            },
+        ).scalar_one()
+    scan = plan[0]["Plan"]["Plans"][0]
+    assert scan["Node Type"] in ("Index Scan", "Index Only Scan"), scan["Node Type"]
+    assert scan["Index Name"] == "ix_orders_created_at_id"
+    assert "Index Cond" in scan

@@ -18,7 +18,9 @@ Exercise 01.3 — map any exception to an RFC 9457 problem (status, headers, bod
 * anything else → 500 with a generic ``detail`` — never the exception's text.
 
 PostgreSQL names each integrity failure by SQLSTATE (``error.orig.sqlstate``): ``23505`` unique,
-``23503`` foreign key, ``23514`` check, ``23502`` not null.
+``23503`` foreign key, ``23514`` check, ``23502`` not null — decide by the code, not the message.
+No problem may repeat an exception's text: PostgreSQL's message and DETAIL line quote the
+offending row (another user's e-mail), a connection error names the host and database.
 """
 
 from __future__ import annotations

@@ -112,3 +112,8 @@ def test_the_server_refuses_exactly_what_the_application_check_refuses(
             assert refused.value.code == 121, document
         else:
             mongo_db.users.insert_one(document)
+
+
+def test_an_unsupported_bson_type_is_an_error_not_a_silent_pass() -> None:
+    with pytest.raises(ValueError, match="decimal"):
+        schema_violations({"price": 1}, {"properties": {"price": {"bsonType": "decimal"}}})

@@ -15,7 +15,9 @@ wrong in six ways. Write the version you would put behind an API:
   ``DataError``, which an API answers with a 500;
 - the items carry only ``id, email, name, created_at`` — never select ``password_hash``;
 - ``total`` counts every match, and it must agree with the page: read both from ONE snapshot, even
-  if another transaction commits a new user between your two queries.
+  if another transaction commits a new user between your two queries (whichever you send first);
+- the database pages and counts: no statement returns more rows than the page holds (fetching every
+  match to ``len()`` and slice it moves the whole table for one page).
 
 Use the ORM model ``reference.databases.models.User`` and a SQLAlchemy ``Session``.
 """

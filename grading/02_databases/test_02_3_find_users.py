@@ -135,11 +135,12 @@ def test_password_hash_is_never_selected(exercise: ModuleType, engine: Engine) -
 
 @pytest.fixture
 def insert_between_queries(engine: Engine) -> Iterator[list[str]]:
-    """After your first query that has a LIMIT, another transaction commits a new user."""
+    """Right after your FIRST statement that reads users — the page or the count, whichever you
+    send first — another transaction commits a new, newest user."""
     fired: list[str] = []
 
     def hook(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if not fired and "LIMIT" in statement.upper():
+        if not fired and "users" in statement.lower() and "insert" not in statement.lower():
             fired.append(statement)
             with engine.begin() as other:
                 other.execute(
@@ -157,13 +158,41 @@ def insert_between_queries(engine: Engine) -> Iterator[list[str]]:
 def test_total_and_page_share_one_snapshot(
     exercise: ModuleType, engine: Engine, insert_between_queries: list[str]
 ) -> None:
-    """Between your page query and your count, another transaction commits an 11th user. The total
-    must still be 10 — the count the page was taken from. At READ COMMITTED every statement sees a
-    new snapshot; REPEATABLE READ keeps one for the whole transaction."""
+    """Between your first statement and the next, another transaction commits an 11th user, newer
+    than all the others. Page and total must describe the same table: 10 users, the new one on
+    neither — whether you count first or read the page first. At READ COMMITTED every statement
+    sees a new snapshot; REPEATABLE READ keeps one for the whole transaction (or read both in one
+    statement)."""
     with engine.begin() as conn:
         seed.seed_users(conn, 10)
     with Session(engine) as session:
         result = exercise.find_many(session, page=1, limit=5)
-    assert insert_between_queries, "the page query (with LIMIT) never ran"
+    assert insert_between_queries, "no statement reading users was sent"
     assert len(result.items) == 5
-    assert result.total == 10, "total counted a row committed after the page was read"
+    assert "Late" not in [item.name for item in result.items], (
+        "the page shows a user committed after your first statement read the table"
+    )
+    assert result.total == 10, "total counted a row committed after your first statement"
+
+
+def test_no_statement_returns_more_than_a_page(exercise: ModuleType, engine: Engine) -> None:
+    """The database pages and counts, not Python: with 60 users and a page of 5, no statement
+    returns more than 5 rows. Fetching every match to len() it and slice the page moves the whole
+    table for one page."""
+    with engine.begin() as conn:
+        seed.seed_users(conn, 60)
+    returned: list[tuple[int, str]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if cursor.description is not None:
+            returned.append((cursor.rowcount, statement))
+
+    event.listen(engine, "after_cursor_execute", record)
+    try:
+        with Session(engine) as session:
+            result = exercise.find_many(session, page=3, limit=5)
+    finally:
+        event.remove(engine, "after_cursor_execute", record)
+    assert (len(result.items), result.total) == (5, 60)
+    too_many = [(rows, sql) for rows, sql in returned if rows > 5]
+    assert not too_many, f"a statement returned {too_many[0][0]} rows for a page of 5"

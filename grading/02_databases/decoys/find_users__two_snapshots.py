@@ -1,5 +1,6 @@
 """Decoy for 02.3: everything right except the snapshot — the page and the count run at READ
-COMMITTED, each with its own snapshot (the guide's array $transaction)."""
+COMMITTED, each with its own snapshot (the guide's array $transaction). Caught by the one-snapshot
+test."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select  # noqa: F401, RUF100 - for your solution
 from sqlalchemy.orm import Session
 
+from reference.databases.bounds import BIGINT_MAX
 from reference.databases.models import User  # noqa: F401, RUF100 - for your solution
 
 MAX_LIMIT = 100
@@ -42,6 +44,10 @@ def find_many(
         raise ValueError("page must be an integer >= 1")
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be an integer between 1 and {MAX_LIMIT}")
+    if (page - 1) * limit > BIGINT_MAX:
+        raise ValueError("page is too deep: its OFFSET does not fit in a bigint")
+    if search is not None and "\x00" in search:
+        raise ValueError("search must not contain NUL characters")
     where = []
     if search:
         where.append(

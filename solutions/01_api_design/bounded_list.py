@@ -7,11 +7,15 @@ Exercise 01.2 — a bounded users list with a total you can trust.
 
     {"data": [<public user>, …], "meta": {"page": 2, "limit": 20, "total": 57}}
 
-Rules: ``page`` is an integer ≥ 1 (default 1); ``limit`` an integer from 1 to 100 (default 20);
-``sort`` one of ``created_at, -created_at, email, -email, name, -name`` (default ``created_at``;
-``-`` means descending). Anything else raises :class:`InvalidQuery`. ``meta.total`` counts every
-user, on every page. Walking the pages in order must visit every user exactly once — even when
-many users share a ``created_at``. A public user is ``UserOut`` (no password hash, ever).
+Rules: ``page`` is an integer from 1 to 1,000,000 (default 1; past that OFFSET overflows);
+``limit`` an integer from 1 to 100 (default 20); both written with the ASCII digits 0-9 only
+(``str.isdigit()`` also accepts "²"). ``sort`` one of ``created_at, -created_at, email, -email,
+name, -name`` (default ``created_at``; ``-`` means descending). Anything else raises
+:class:`InvalidQuery`. ``meta.total`` counts every user, on every page, and describes the same
+state of the table as ``data`` (one snapshot, even while others insert). The database does the
+paging (LIMIT/OFFSET): never fetch the whole table to slice or count it in Python. Walking the pages
+in order must visit every user exactly once — even when many users share a ``created_at``. A
+public user is ``UserOut`` (no password hash, ever).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ def parse_int(query: Mapping[str, str], name: str, default: int, low: int, high:
     raw = query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # isdigit() alone accepts "²", which int() refuses
         raise InvalidQuery(f"{name} must be a whole number, got {raw!r}")
     value = int(raw)
     if not low <= value <= high:

@@ -13,7 +13,9 @@ The ``orders`` collection holds documents like::
      "createdAt": datetime(2024, 1, 31, 15, 30)}   # BSON dates are UTC instants
 
 ``status`` is one of pending, paid, shipped, delivered, cancelled. Do the filtering and grouping in
-the database (``db.orders.aggregate(...)``), not by loading every order into Python.
+the database (``db.orders.aggregate(...)`` with a ``$group`` stage), not by loading every order into
+Python: the grader records the commands your client sends and the documents that come back (at most
+one per month).
 ``reference.databases.mongo.period_bounds`` turns local months into UTC instants for you.
 """
 

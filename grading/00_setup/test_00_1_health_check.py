@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import threading
+from collections.abc import Callable, Iterator
 from types import ModuleType
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -87,3 +91,127 @@ def test_another_server_on_the_port_is_not_healthy(
     assert health.healthy is False, (
         f"{impostor} listens at {url}, yet check({server!r}) said healthy"
     )
+
+
+class Relay:
+    """A TCP relay on a free port in front of a real server: forwards both ways and counts the bytes
+    the server sends back; ``close()`` removes it, so its port refuses connections again. With
+    ``silent=True`` it forwards nothing: a program that accepts connections and never answers."""
+
+    def __init__(self, upstream_port: int, *, silent: bool = False) -> None:
+        self.upstream_port = upstream_port
+        self.silent = silent
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.bytes_from_server = 0
+        self.sockets: list[socket.socket] = [self.listener]
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            if self.silent:
+                self._track(client)
+                threading.Thread(target=self._pipe, args=(client, None, False), daemon=True).start()
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            except OSError:
+                client.close()
+                continue
+            self._track(client, upstream)
+            threading.Thread(target=self._pipe, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, True), daemon=True).start()
+
+    def _track(self, *sockets: socket.socket) -> None:
+        with self.lock:
+            self.sockets.extend(sockets)
+
+    def _pipe(self, source: socket.socket, target: socket.socket | None, answers: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if target is None:
+                    continue  # silent: read and never answer
+                if answers:
+                    with self.lock:
+                        self.bytes_from_server += len(data)
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, target):
+                if sock is not None:
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        with self.lock:
+            for sock in self.sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in accept()/recv()
+                sock.close()
+
+
+@pytest.fixture
+def relays() -> Iterator[Callable[..., Relay]]:
+    made: list[Relay] = []
+
+    def make(upstream_port: int, *, silent: bool = False) -> Relay:
+        made.append(Relay(upstream_port, silent=silent))
+        return made[-1]
+
+    yield make
+    for relay in made:
+        relay.close()
+
+
+def server_port(server: str) -> int:
+    url = get_settings().url_for(server)
+    port = urlsplit(url if "://" in url else f"kafka://{url}").port
+    assert port is not None
+    return port
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_every_check_is_a_new_round_trip(
+    exercise: ModuleType, relays: Callable[..., Relay], server: str
+) -> None:
+    """Health is a fact about now. Through a relay the server answers (bytes come back: a real
+    request, not just an open port) and check() says healthy; once the relay is gone, the same URL
+    must be unhealthy. An answer remembered from an earlier call is no health check."""
+    ensure_server(server)
+    relay = relays(server_port(server))
+    url = with_port(get_settings().url_for(server), relay.port)
+    first = exercise.check(server, url, 5.0)
+    assert first.healthy is True, f"{server} answers through {url}, yet: {first.detail}"
+    assert relay.bytes_from_server > 0, "check() said healthy, but the server never answered"
+    relay.close()
+    second = exercise.check(server, url, 1.0)
+    assert second.healthy is False, (
+        f"nothing listens at {url} any more, yet the second check() said healthy"
+    )
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_server_that_never_answers_is_unhealthy_not_a_hang(
+    exercise: ModuleType, relays: Callable[..., Relay], server: str
+) -> None:
+    """A port that accepts the connection and then never answers (a hung server) is the case
+    timeouts exist for: check(…, timeout=1.0) must come back, unhealthy. A client without its
+    timeout waits forever (the grader gives up after 30 s): use reference.setup.connect and pass
+    the timeout on."""
+    relay = relays(server_port(server), silent=True)
+    url = with_port(get_settings().url_for(server), relay.port)
+    answers: list[Any] = []
+    thread = threading.Thread(
+        target=lambda: answers.append(exercise.check(server, url, 1.0)), daemon=True
+    )
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), f"check() of a silent {server} did not return in 30 s"
+    assert answers, "check() raised instead of answering healthy=False"
+    assert answers[0].healthy is False, f"{server} never answered, yet check() said healthy"

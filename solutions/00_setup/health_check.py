@@ -8,7 +8,9 @@ Only a programming error, such as asking about a server that does not exist, rai
 
 Use the clients from ``reference.setup.connect`` (one function per server, each taking a URL and a
 timeout). A port that accepts connections is not enough: make one real request with the server's own
-protocol, so that something else listening on the port does not count as healthy.
+protocol, so that something else listening on the port does not count as healthy. Make that request
+on every call ("right now": never reuse an earlier answer), and pass the timeout on, so that a
+server which accepts the connection and then never answers comes back unhealthy instead of hanging.
 """
 
 from __future__ import annotations

@@ -86,6 +86,18 @@ async def test_string_keys_find_their_rows(
 
 
 @pytest.mark.asyncio
+async def test_any_spelling_of_a_uuid_finds_its_row(
+    exercise: ModuleType, seeded: Seeded, engine: AsyncEngine
+) -> None:
+    """A key is any text uuid.UUID() accepts: 'A1B2…' in upper case names the same user as
+    'a1b2…'. Keying your lookup map by str(row.id) and reading it with the raw key misses it;
+    key the map by the parsed UUID and look up each key by its parsed UUID."""
+    a, b = seeded.user_ids[0], seeded.user_ids[1]
+    found = await exercise.load_users(make_sessions(engine), [str(a).upper(), str(b)])
+    assert names(found) == ["User 1", "User 2"]
+
+
+@pytest.mark.asyncio
 async def test_a_key_that_is_not_a_uuid_is_a_miss_not_an_error(
     exercise: ModuleType, seeded: Seeded, engine: AsyncEngine
 ) -> None:

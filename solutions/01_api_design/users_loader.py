@@ -6,7 +6,8 @@ A DataLoader collects every ``load(key)`` made in one tick and calls your batch 
 the keys. The contract is strict: return exactly one result per key, in the same order as the keys,
 ``None`` where there is no such user. GraphQL ``ID`` arguments arrive as strings, while the rows'
 ids are ``uuid.UUID`` — the guide built its lookup map keyed by one type and looked it up with the
-other, so every result was null. Keys that are not UUIDs at all are simply misses (``None``), not
+other, so every result was null. A key is any text ``uuid.UUID()`` accepts (upper case too: it names
+the same user as lower case); keys that are not UUIDs at all are simply misses (``None``), not
 errors, and must not reach the database.
 
 Write ``load_users``: one ``SELECT`` for all the distinct valid ids, then the results in key order.

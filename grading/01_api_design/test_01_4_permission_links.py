@@ -12,7 +12,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from course.harness.loader import load_exercise
+from reference.api_design import policy
 from reference.api_design.app import create_app
+from reference.api_design.auth import Principal
 from reference.api_design.seed import CHEAP_HASHER, Cast, seed_cast
 from reference.databases.migrate import upgrade
 
@@ -82,6 +84,41 @@ def test_links_follow_the_callers_permissions(
 ) -> None:
     """Advertise an action only when the policy lets this caller take it: a plain user sees no
     delete link (not even on their own record), a manager may read anyone but change only themselves."""
+    client, prefix = serve("", False)
+    assert set(links_of(client, prefix, cast, who, target)) == rels
+
+
+def owners_only(principal: Principal, action: str, owner_id: uuid.UUID | None = None) -> bool:
+    """Another policy: anyone may read; only a record's owner may update or delete it — whatever
+    their role."""
+    if action == "read":
+        return True
+    return action in ("update", "delete") and owner_id == principal.user_id
+
+
+@pytest.mark.parametrize(
+    ("who", "target", "rels"),
+    [
+        ("admin", "bob", {"self", "orders"}),
+        ("alice", "alice", {"self", "update", "patch", "delete", "orders"}),
+        ("manager", "manager", {"self", "update", "patch", "delete", "orders"}),
+    ],
+)
+def test_links_follow_the_policy_not_the_roles(
+    serve: Callable[[str, bool], tuple[TestClient, str]],
+    cast: Cast,
+    exercise: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    who: str,
+    target: str,
+    rels: set[str],
+) -> None:
+    """The links must come from the policy, so that when the policy changes they change with it.
+    Here the grader swaps in another policy (anyone reads; only the owner updates or deletes,
+    admins included) and your build_links must follow it. Rules re-derived from role names
+    ("admin gets every link") give the old answers: ask may(principal, action, resource.id)."""
+    monkeypatch.setattr(policy, "may", owners_only)
+    monkeypatch.setattr(exercise, "may", owners_only, raising=False)
     client, prefix = serve("", False)
     assert set(links_of(client, prefix, cast, who, target)) == rels
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -71,6 +72,28 @@ def test_remaining_and_retry_after(
     assert 0 < retry_after_ms <= 300
     time.sleep(retry_after_ms / 1000 + 0.01)
     assert exercise.hit(redis_client, key, 2, 300)[0] is True
+
+
+def test_retry_after_is_when_the_oldest_entry_leaves(
+    exercise: ModuleType, redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    """A denial's retry_after_ms is the time until the OLDEST entry leaves the window — when the
+    next request can pass — not the whole window, and not the newest entry's wait. The window
+    (limit 3 per 60 s) already holds entries from `age`, `age / 2` and 1 s ago by the server's
+    clock, `age` chosen at random between 20 and 40 s: the answer is 60 s - `age` (less the few
+    ms the call takes)."""
+    key = redis_prefix + "oldest"
+    seconds, micros = redis_client.time()
+    now_ms = seconds * 1000 + micros // 1000
+    age = 20_000 + secrets.randbelow(20_000)
+    redis_client.zadd(key, {"old": now_ms - age, "mid": now_ms - age // 2, "new": now_ms - 1_000})
+    allowed, remaining, retry_after_ms = exercise.hit(redis_client, key, 3, 60_000)
+    assert (allowed, remaining) == (False, 0)
+    expected = 60_000 - age
+    assert expected - 5_000 < retry_after_ms <= expected, (
+        f"retry_after_ms {retry_after_ms}: the oldest entry leaves the window in {expected} ms"
+    )
+    assert redis_client.zcard(key) == 3, "a denied request was added to the window"
 
 
 def test_the_key_expires(

@@ -110,12 +110,32 @@ def test_values_the_table_cannot_hold_are_a_value_error(
     assert read(accounts) == (100, 0)
 
 
+def wait_until_blocked(engine: Engine, pid: int, thread: threading.Thread) -> None:
+    """Until the backend ``pid`` waits for a lock (or its thread has finished)."""
+    deadline = time.monotonic() + 30
+    with engine.connect() as watcher:
+        while thread.is_alive():
+            waiting = watcher.execute(
+                text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
+                {"pid": pid},
+            ).scalar()
+            watcher.rollback()  # a fresh snapshot of pg_stat_activity each time
+            if waiting == "Lock":
+                return
+            if time.monotonic() > deadline:
+                pytest.fail("the second writer neither finished nor waited for the row lock")
+            time.sleep(0.01)
+
+
 def test_the_check_and_the_write_are_one_statement(exercise: ModuleType, accounts: Engine) -> None:
     """Two writers race: token 3 has written but not committed yet when token 2 tries. Token 2 must
     end up refused and the row must be token 3's. A check in Python (SELECT the fence, then UPDATE)
-    reads the old committed fence, decides to write, and overwrites token 3 once it commits."""
+    reads the old committed fence, decides to write, waits for token 3's row lock and then
+    overwrites token 3. The test commits token 3 only once token 2 is waiting for that lock."""
     outcome: list[bool] = []
     with accounts.connect() as first, accounts.connect() as second:
+        pid = second.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        second.commit()
         tx1 = first.begin()
         assert (
             exercise.fenced_set_balance(first, "acc-1", 300, 3) is True
@@ -127,7 +147,7 @@ def test_the_check_and_the_write_are_one_statement(exercise: ModuleType, account
 
         thread = threading.Thread(target=late_writer)
         thread.start()
-        time.sleep(0.3)  # let the second writer reach the locked row
+        wait_until_blocked(accounts, pid, thread)
         tx1.commit()
         thread.join(timeout=30)
     assert outcome == [False]

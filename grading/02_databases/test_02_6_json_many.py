@@ -29,6 +29,8 @@ def test_falsy_values_come_back_as_stored(
     for key, value in zip(keys, FALSY.values(), strict=True):
         set_json(redis_client, key, value)
     got = exercise.get_many_json(redis_client, keys)
+    lost = [name for name in FALSY if redis_prefix + name not in got]
+    assert not lost, f"stored values treated as misses: {lost}"
     assert got == dict(zip(keys, FALSY.values(), strict=True))
     assert [type(got[k]) for k in keys] == [type(v) for v in FALSY.values()]
 
@@ -42,6 +44,8 @@ def test_missing_keys_are_left_out(
     set_json(redis_client, redis_prefix + "one", {"a": 1})
     keys = [redis_prefix + "null", redis_prefix + "absent", redis_prefix + "one"]
     got = exercise.get_many_json(redis_client, keys)
+    assert redis_prefix + "null" in got, "a stored JSON null was treated as a miss"
+    assert redis_prefix + "absent" not in got, "a key that does not exist has an entry"
     assert got == {redis_prefix + "null": None, redis_prefix + "one": {"a": 1}}
     assert exercise.get_many_json(redis_client, [redis_prefix + "absent"]) == {}
 

@@ -198,3 +198,15 @@ def test_setup_writes_a_launcher_and_says_how_to_put_its_folder_on_path(tmp_path
     progress = fresh_shell(f"{fix}; cd /tmp && course progress && uv --version")
     assert progress.returncode == 0, progress.stdout + progress.stderr
     assert "00.1" in progress.stdout
+
+    # Another clone: from inside it, the launcher runs that clone's environment, not the one set up last.
+    other = tmp_path / "other clone"
+    (other / "exercises").mkdir(parents=True)
+    (other / "exercises" / "exercises.toml").write_text("")
+    (other / "notebooks").mkdir()
+    fake = other / ".venv" / "bin" / "course"
+    fake.parent.mkdir(parents=True)
+    fake.write_text("#!/bin/sh\necho this is the other clone\n")
+    fake.chmod(0o755)
+    inside = fresh_shell(f"{fix}; course progress", cwd=other / "notebooks")
+    assert inside.stdout.strip() == "this is the other clone", inside.stdout + inside.stderr

@@ -106,12 +106,44 @@ def test_the_key_expires(
     assert 0 < redis_client.pttl(key) <= 5_000
 
 
-def test_the_clock_is_the_server_clock(exercise: ModuleType) -> None:
-    """Every app server must share one clock: the script reads redis.call('TIME') and hit() takes
-    no timestamp from the application."""
-    source = exercise.limiter_script()
-    assert "TIME" in source, "the script never asks Redis for the time"
-    assert "MULTI" not in source.upper().replace("MULTIPLE", "")
+def test_the_clock_is_the_server_clock(
+    exercise: ModuleType, redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    """Every app server must share one clock, the Redis server's: watched with MONITOR, the script
+    hit() runs calls TIME, and the command hit() sends carries no timestamp of the application's
+    (no argument within a day of the current time in s, ms or µs)."""
+    key = redis_prefix + "clock"
+    marker = redis_prefix + "end-of-hit"
+    seen: list[dict[str, str]] = []
+    with redis_client.monitor() as monitor:
+        exercise.hit(redis_client, key, 3, 60_000)
+        redis_client.echo(marker)
+        while True:
+            entry = monitor.next_command()
+            if marker in entry["command"]:
+                break
+            seen.append(entry)
+    now = time.time()
+    scripts, script_calls, inside = [], [], False
+    for entry in seen:
+        if entry["client_type"] == "lua":
+            if inside:
+                script_calls.append(entry["command"].split(" ", 1)[0].upper())
+            continue
+        words = entry["command"].split(" ")
+        inside = words[0].upper() in ("EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO") and key in words
+        if inside:
+            scripts.append(words)
+    assert scripts, "hit() sent no EVAL/EVALSHA for its key: the limiter must be one script"
+    assert "TIME" in script_calls, "the script never asks Redis for the time (redis.call('TIME'))"
+    for words in scripts:
+        stamps = [
+            word
+            for word in words
+            if word.isdigit()
+            and any(abs(int(word) / scale - now) < 86_400 for scale in (1, 1e3, 1e6))
+        ]
+        assert not stamps, f"hit() sends the application's clock to the script: {stamps}"
 
 
 @pytest.mark.parametrize(

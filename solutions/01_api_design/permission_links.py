@@ -4,7 +4,8 @@ Exercise 01.4 — a permission-aware link builder for a user document (REST leve
 
 ``build_links(resource, principal, request)`` returns the links of one user document, as
 ``{rel: Link(href=…, method=…)}``, with EXACTLY these relations — each only when the caller may follow
-it (ask :func:`reference.api_design.policy.may`):
+it (ask :func:`reference.api_design.policy.may` for each one; do not copy its rules into role checks —
+the grader swaps in another policy and expects your links to follow it):
 
 =======  ======  ====================  ================
 rel      method  route name            policy action

@@ -27,7 +27,7 @@ def test_verify_00_1(cli: CliRunner) -> None:
     assert line is not None, result.output
     failing, total, passing, total_solution, caught, decoys = map(int, line.groups())
     assert failing == total == passing == total_solution > 0
-    assert caught == decoys == len(HEALTH.decoys) == 5
+    assert caught == decoys == len(HEALTH.decoys) == 6
 
 
 def outcome(name: str, result: str, exc: str | None = None, message: str = "") -> TestOutcome:

@@ -1,0 +1,82 @@
+"""Taught in notebooks/02_databases_orm.ipynb §1.
+
+Exercise 02.4: the orders model that matches the migrations — ``alembic check`` clean.
+
+The guide kept a Prisma schema beside its SQL, and the two disagreed: enum members stored by *name*
+(``'PAID'``) where the SQL type holds ``'paid'``, text ids against UUID columns, naive timestamps,
+indexes the database has and the model never mentions. Tests and tools that build the schema from
+such a model (``metadata.create_all``) then test a different database from the one production runs.
+
+Write ``orders_table``: define the ``orders`` table on ``metadata`` exactly as migrations 0001–0003
+(``reference/databases/migrations/versions``) create it, and return it. Exactly means:
+
+- every column with its type (UUID, BIGINT, ``timestamp with time zone`` …), nullability and server
+  default (``gen_random_uuid()``, ``'pending'``, ``now()``);
+- ``status`` as the existing PostgreSQL enum ``order_status``, storing the *values* of
+  ``OrderStatus`` below (``'paid'``, not ``'PAID'``);
+- the constraints: primary key ``pk_orders`` and foreign key ``fk_orders_user_id_users`` to
+  ``users.id`` with ``ON DELETE CASCADE`` (named as the migrations name them), and the check
+  ``total_cents >= 0``;
+- all three indexes, with their names, columns and (for the partial one) ``WHERE`` clause.
+
+``metadata`` already holds a ``users`` table (its ``id`` column) for the foreign key to refer to.
+A ``Table(...)`` or a declarative class on a ``DeclarativeBase`` whose ``metadata`` is this one
+(return ``Order.__table__``) both do. The grader compares your table with a migrated database
+the way ``alembic check`` does, then builds a schema from it with ``create_all`` and compares that
+one's catalog (indexes, constraints, enum labels) and behaviour with the migrated one.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import sqlalchemy as sa  # noqa: F401, RUF100 - for your solution
+from sqlalchemy import MetaData, Table
+from sqlalchemy.dialects import postgresql  # noqa: F401, RUF100 - for your solution
+
+
+class OrderStatus(enum.StrEnum):
+    """The order states; PostgreSQL's ``order_status`` enum holds their values."""
+
+    PENDING = "pending"
+    PAID = "paid"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+def orders_table(metadata: MetaData) -> Table:
+    """Define ``orders`` on ``metadata`` exactly as migrations 0001–0003 create it; return it."""
+    values = [status.value for status in OrderStatus]
+    timestamp = sa.DateTime(timezone=True)
+    return Table(
+        "orders",
+        metadata,
+        sa.Column("id", postgresql.UUID(as_uuid=True), server_default=sa.text("gen_random_uuid()")),
+        sa.Column("user_id", postgresql.UUID(as_uuid=True), nullable=False),
+        sa.Column(
+            "status",
+            # values_callable stores 'paid', not the member name 'PAID' (the guide's Prisma enum);
+            # create_all makes the type from these values, in the order 0001 declares them.
+            sa.Enum(OrderStatus, name="order_status", values_callable=lambda _: values),
+            nullable=False,
+            server_default=OrderStatus.PENDING.value,
+        ),
+        # Cents in a BIGINT: exact, and no NUMERIC precision for the model to get wrong.
+        sa.Column("total_cents", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", timestamp, nullable=False, server_default=sa.func.now()),
+        sa.Column("updated_at", timestamp, nullable=False, server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("id", name="pk_orders"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name="fk_orders_user_id_users", ondelete="CASCADE"
+        ),
+        sa.CheckConstraint("total_cents >= 0", name="ck_orders_total_cents_non_negative"),
+        sa.Index("ix_orders_user_id_created_at", "user_id", "created_at"),
+        sa.Index("ix_orders_created_at_id", "created_at", "id"),
+        # Alembic's autogenerate does not compare a partial index's WHERE: only the catalog shows it.
+        sa.Index(
+            "ix_orders_delivered_created_at",
+            "created_at",
+            postgresql_where=sa.text("status = 'delivered'"),
+        ),
+    )

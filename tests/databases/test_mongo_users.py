@@ -12,10 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, WriteError
 
 from guide.databases import mongo_user as guide
+from reference.config import Settings
 from reference.databases.mongo import (
     UnsafeQueryValueError,
     ensure_user_collection,
@@ -175,3 +177,43 @@ def test_text_search_ranks_name_matches_first(mongo_db: Database[Any]) -> None:
     assert names == ["Kim Gardener", "Lee Coder"]
     with pytest.raises(ValueError, match="non-empty string"):
         search_users(mongo_db.users, {"$ne": None})
+
+
+class _CreateFirst(monitoring.CommandListener):
+    """Another deployer: creates ``users`` (without a validator) just before this client's own
+    ``create`` of it reaches the server."""
+
+    def __init__(self, other: Database[Any]) -> None:
+        self.other = other
+        self.raced = False
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "create" and event.command["create"] == "users" and not self.raced:
+            self.raced = True
+            self.other.create_collection("users")
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+def test_reference_setup_survives_another_deployer_creating_the_collection_first(
+    mongo_db: Database[Any], settings: Settings
+) -> None:
+    """Two deploys at once: the collection appears between the setup's existence check and its
+    create. That is "it exists" (collMod, indexes), not an error."""
+    listener = _CreateFirst(mongo_db)
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        settings.mongodb_url, serverSelectionTimeoutMS=5000, event_listeners=[listener]
+    )
+    try:
+        report = ensure_user_collection(client[mongo_db.name])
+    finally:
+        client.close()
+    assert listener.raced
+    assert report.created is False
+    # The other deployer's bare collection still gets the validator (collMod).
+    assert report.validator_stored is is_genuine_mongodb(mongo_db)
+    assert {"uq_users_email", "ix_users_status_created"} <= set(report.indexes)

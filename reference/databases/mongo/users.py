@@ -88,6 +88,7 @@ USER_INDEXES: Final = [
     IndexModel([("tags", ASCENDING)], name="ix_users_tags"),
 ]
 
+_NAMESPACE_EXISTS: Final = 48
 _COMMAND_NOT_FOUND: Final = 59
 
 
@@ -129,7 +130,8 @@ def _stored_validator(db: Database[Any], name: str) -> dict[str, Any] | None:
 
 def ensure_user_collection(db: Database[Any], name: str = USERS) -> SetupReport:
     """Create or update the users collection: validator, then indexes. Safe to run any number of
-    times; running it twice leaves the same ``index_information()``.
+    times, and by several deployers at once; running it twice leaves the same
+    ``index_information()``.
 
     Raises ``pymongo.errors.DuplicateKeyError`` if existing documents already break the unique
     email index (the guide's autoIndex swallowed exactly this), and ``OperationFailure`` if an index
@@ -138,10 +140,21 @@ def ensure_user_collection(db: Database[Any], name: str = USERS) -> SetupReport:
     validator = {"$jsonSchema": USER_SCHEMA}
     created = name not in db.list_collection_names(filter={"name": name})
     if created:
-        db.create_collection(
-            name, validator=validator, validationLevel="strict", validationAction="error"
-        )
-    elif _stored_validator(db, name) != validator:
+        # Another deployer may create it between that check and this create: the server then
+        # answers NamespaceExists (create_collection's own check_exists would be a second race).
+        try:
+            db.create_collection(
+                name,
+                check_exists=False,
+                validator=validator,
+                validationLevel="strict",
+                validationAction="error",
+            )
+        except OperationFailure as error:
+            if error.code != _NAMESPACE_EXISTS:
+                raise
+            created = False
+    if not created and _stored_validator(db, name) != validator:
         try:
             db.command(
                 "collMod",

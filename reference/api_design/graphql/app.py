@@ -16,6 +16,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import strawberry
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -27,7 +28,7 @@ from sqlalchemy.ext.asyncio import (
 from reference.api_design.auth import Authenticator, HmacTokens
 from reference.api_design.graphql.context import get_context
 from reference.api_design.graphql.http import BodyLimit, CourseGraphQLRouter
-from reference.api_design.graphql.schema import schema
+from reference.api_design.graphql.schema import schema as course_schema
 from reference.config import get_settings, to_sqlalchemy_url
 
 
@@ -41,9 +42,15 @@ def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def create_app(database_url: str, *, authenticator: Authenticator) -> FastAPI:
+def create_app(
+    database_url: str,
+    *,
+    authenticator: Authenticator,
+    schema: strawberry.Schema = course_schema,
+) -> FastAPI:
     """The GraphQL app on ``database_url``; ``authenticator`` maps a bearer token to a
-    :class:`~reference.api_design.auth.Principal` — the same seam as the REST app's."""
+    :class:`~reference.api_design.auth.Principal` — the same seam as the REST app's. ``schema`` is
+    the course's (exercise 01.9 serves one built with the learner's cost function)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

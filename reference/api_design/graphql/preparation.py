@@ -20,18 +20,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
 
-from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse, validate
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    parse,
+    validate,
+)
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from reference.api_design.graphql.limits import MAX_COST, query_cost
 
+# (schema, document, variables, operation name) -> list items the document may produce.
+CostFunction = Callable[[GraphQLSchema, DocumentNode, Mapping[str, Any] | None, str | None], int]
+
 
 class OffLoopPreparation(SchemaExtension):
-    """Parse and validate in a thread; refuse ambiguous and over-budget documents."""
+    """Parse and validate in a thread; refuse ambiguous and over-budget documents.
+
+    ``cost`` is :func:`~reference.api_design.graphql.limits.query_cost` unless another is passed:
+    exercise 01.9 grades a learner's cost function by installing it here."""
 
     requested_operation: str | None = None
+
+    def __init__(
+        self, *, execution_context: ExecutionContext | None = None, cost: CostFunction = query_cost
+    ) -> None:
+        super().__init__(execution_context=execution_context)
+        self.cost = cost
 
     async def on_parse(self) -> AsyncIterator[None]:
         context = self.execution_context
@@ -80,7 +101,7 @@ class OffLoopPreparation(SchemaExtension):
                     extensions={"code": "OPERATION_RESOLUTION_FAILURE"},
                 )
             ]
-        cost = query_cost(schema, document, context.variables, self.requested_operation)
+        cost = self.cost(schema, document, context.variables, self.requested_operation)
         if cost > MAX_COST:
             return [
                 GraphQLError(

@@ -33,8 +33,9 @@ from reference.api_design.graphql.limits import (
     MAX_DEPTH,
     MAX_TOKENS,
     check_first,
+    query_cost,
 )
-from reference.api_design.graphql.preparation import OffLoopPreparation
+from reference.api_design.graphql.preparation import CostFunction, OffLoopPreparation
 from reference.api_design.graphql.types import (
     CreateUserInput,
     CreateUserPayload,
@@ -197,8 +198,9 @@ class CourseSchema(strawberry.Schema):
                 StrawberryLogger.error(error, execution_context)
 
 
-def build_schema() -> strawberry.Schema:
-    """The course's GraphQL schema with its cost limits installed."""
+def build_schema(cost: CostFunction = query_cost) -> strawberry.Schema:
+    """The course's GraphQL schema with its cost limits installed; ``cost`` prices a document
+    (exercise 01.9 passes the learner's)."""
     return CourseSchema(
         query=Query,
         mutation=Mutation,
@@ -207,7 +209,7 @@ def build_schema() -> strawberry.Schema:
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-            OffLoopPreparation,
+            lambda: OffLoopPreparation(cost=cost),
             ClientSafeErrors,
         ],
     )

@@ -1,0 +1,64 @@
+"""Taught in notebooks/01_api_design_graphql.ipynb §4.
+
+Exercise 01.9: price a GraphQL document before it runs — each list's ``first`` multiplied down the
+nesting, aliases and fragments included.
+
+A depth limit, a token limit and an alias limit each pass ``a: users(first: 100) { … orders(first:
+99) … }`` repeated under a few aliases, yet every alias fetches 10,000 rows. The server must price a
+document by the rows it may produce, before a single resolver runs. In the course schema a field
+that takes a ``first`` argument (``users``, ``User.orders``) returns up to ``first`` items *for each
+item above it*, so the document's cost is the sum, over every such field where it appears, of its
+``first`` times the ``first`` of every such field it is nested in::
+
+    { users(first: 100) { edges { node { orders(first: 99) { edges { cursor } } } } } }
+      100 users + 100 × 99 orders = 10,000 (exactly MAX_COST)
+
+The rules, all graded against documents generated per run:
+
+* every appearance counts: two aliases of ``users(first: 10)`` cost 20, and a fragment spread twice
+  costs twice (inline fragments ``... on User { … }`` count like the fields they hold);
+* nesting multiplies, it does not add: ``users(first: 10) { … orders(first: 5) { … user { orders(
+  first: 2) …`` costs 10 + 50 + 100;
+* ``first`` may be a literal, a variable from ``variables``, or a variable's default
+  (``query($n: Int = 3)``); when it is left out, the field's own default in the schema counts
+  (``first: Int! = 20`` — a schema the grader reads, so never assume 1);
+* other fields (``edges``, ``node``, ``user``, scalars, ``__typename``) cost nothing themselves but
+  their contents are priced at the multiplier they sit under;
+* ``operation_name`` picks the operation when the document holds several (else the first one).
+
+Documents reaching this function are already valid against ``schema`` and use no introspection.
+The grader installs your function in the course's GraphQL app (``build_schema(cost=query_cost)``),
+where a document costing more than ``MAX_COST`` is refused before any SQL is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import (  # noqa: F401, RUF100 - for your solution
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    get_named_type,
+)
+
+
+def query_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    variables: Mapping[str, Any] | None = None,
+    operation_name: str | None = None,
+) -> int:
+    """The list items ``document`` may produce: every ``first`` times the ``first`` of every list
+    field above it, summed over each place a list field appears (aliases and fragment spreads too)."""
+    # TODO: pick the operation, collect the fragments, then walk the selections: a field with a
+    # `first` argument adds first × the multiplier above it and becomes the multiplier below it;
+    # fragment spreads and inline fragments are walked where they appear, every time.
+    raise NotImplementedError

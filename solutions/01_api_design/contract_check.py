@@ -86,7 +86,6 @@ def schema_breaks(
     new_spec: dict[str, Any],
     old: dict[str, Any],
     new: dict[str, Any],
-    *,
     operation: str,
     side: str,
     name: str,

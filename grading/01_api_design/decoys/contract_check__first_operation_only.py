@@ -52,7 +52,6 @@ def schema_breaks(
     new_spec: dict[str, Any],
     old: dict[str, Any],
     new: dict[str, Any],
-    *,
     operation: str,
     side: str,
     name: str,

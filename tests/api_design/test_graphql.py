@@ -28,7 +28,7 @@ from reference.api_design.graphql.errors import MAX_MESSAGE
 from reference.api_design.graphql.events import order_channel, wait_for_listeners
 from reference.api_design.graphql.limits import MAX_COST, query_cost
 from reference.api_design.graphql.loaders import OrdersKey, make_loaders
-from reference.api_design.graphql.schema import schema
+from reference.api_design.graphql.schema import build_schema, schema
 from reference.api_design.graphql.seed import Seeded
 from reference.api_design.graphql.statements import count_statements
 from reference.api_design.seed import Cast
@@ -541,6 +541,29 @@ async def test_cost_budget_boundary(seeded: Seeded, engine: AsyncEngine, pg_url:
     over = await run(context(engine, pg_url, admin(seeded)), query, n=MAX_COST // 100)
     assert at_budget.errors is None
     assert codes(over) == ["QUERY_TOO_EXPENSIVE"]
+
+
+@pytest.mark.asyncio
+async def test_build_schema_installs_another_cost_function(
+    seeded: Seeded, engine: AsyncEngine, pg_url: str
+) -> None:
+    """The seam exercise 01.9 grades through: ``build_schema(cost=…)`` prices documents with the
+    function given, so one that prices ``{ me { name } }`` over budget refuses it before any SQL."""
+    priced: list[tuple[Any, ...]] = []
+
+    def over_budget(*arguments: Any) -> int:
+        priced.append(arguments)
+        return MAX_COST + 1
+
+    with count_statements(engine) as log:
+        result = await build_schema(cost=over_budget).execute(
+            "query Me { me { name } }",
+            context_value=context(engine, pg_url, admin(seeded)),
+            operation_name="Me",
+        )
+    assert codes(result) == ["QUERY_TOO_EXPENSIVE"]
+    assert log.count == 0
+    assert [(args[2], args[3]) for args in priced] == [(None, "Me")]  # variables, operation
 
 
 @pytest.mark.asyncio

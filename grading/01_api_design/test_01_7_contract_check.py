@@ -225,7 +225,8 @@ def test_a_narrowed_request_enum_is_reported(exercise: ModuleType, base: Spec) -
                 )
     strings = [
         (key, path, method, index, parameter)
-        for key, path, method, index, parameter in optional_parameters(base)
+        for key, path, method, operation in operations(base)
+        for index, parameter in enumerate(operation.get("parameters", []))
         if parameter["schema"].get("type") == "string" and "enum" not in parameter["schema"]
     ]
     key, path, method, index, parameter = RNG.choice(strings)

@@ -77,7 +77,9 @@ def resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
             target = target[part]
         node = target
     if not isinstance(node, dict):
-        raise ValueError(f"{' -> '.join(followed) or 'a schema'} is not an object")
+        raise ValueError(
+            f"{' -> '.join(followed) or 'a node'} is a {type(node).__name__}, not an object"
+        )
     return node
 
 
@@ -96,6 +98,8 @@ def schema_breaks(
     ``name`` is the property or parameter the schemas describe; ``seen`` holds the ``($ref, $ref)``
     pairs already being compared further up (so a schema that contains itself is compared once).
     """
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return set()  # JSON Schema's `true`/`false` schemas have nothing inside to compare
     pair = (str(old.get("$ref", "")), str(new.get("$ref", "")))
     if pair != ("", ""):
         if pair in seen:

@@ -14,8 +14,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Connection, Engine, MetaData, Table, delete, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.types import TypeEngine
 
 from course.harness.loader import load_exercise
 from reference.databases import migrate
@@ -55,6 +57,32 @@ def learner_table(exercise: ModuleType) -> Table:
 
 def only_orders(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     return type_ != "table" or name == "orders"
+
+
+def shown(value: Any) -> str:
+    """A compared value as SQL where it has some: a server default's text, a type's name."""
+    if value is None:
+        return "none"
+    if isinstance(value, TypeEngine):  # TIMESTAMP WITH / WITHOUT TIME ZONE, NUMERIC(12, 2) …
+        return str(value.compile(dialect=postgresql.dialect()))
+    arg = getattr(value, "arg", None)  # a DefaultClause wraps the default's SQL text
+    return str(getattr(arg, "text", arg) if arg is not None else value)
+
+
+def describe(diff: Any) -> str:
+    """One autogenerate difference in words: database (the migrations) first, then your model."""
+    if isinstance(diff, list):  # modify_type / modify_nullable / modify_default of one column
+        return "; ".join(
+            f"{change[0]} orders.{change[3]}: database {shown(change[5])}, "
+            f"your model {shown(change[6])}"
+            for change in diff
+        )
+    operation, subject = diff[0], diff[-1]
+    where = {"add": "your model has it, the database does not", "remove": "missing from your model"}
+    name = getattr(subject, "name", subject)
+    if operation.endswith("_fk"):
+        name = f"{name} ON DELETE {subject.ondelete or 'NO ACTION'}"
+    return f"{operation} {name} ({where[operation.split('_')[0]]})"
 
 
 def build_model(table: Table, engine: Engine) -> None:
@@ -110,7 +138,7 @@ def test_alembic_check_is_clean(exercise: ModuleType, engine: Engine) -> None:
             },
         )
         diffs = compare_metadata(context, table.metadata)
-    assert diffs == [], "\n".join(map(str, diffs))
+    assert diffs == [], "alembic check finds:\n" + "\n".join(map(describe, diffs))
 
 
 def test_create_all_builds_the_migrated_indexes(exercise: ModuleType, engine: Engine) -> None:

@@ -12,16 +12,17 @@ Write ``orders_table``: define the ``orders`` table on ``metadata`` exactly as m
 
 - every column with its type (UUID, BIGINT, ``timestamp with time zone`` …), nullability and server
   default (``gen_random_uuid()``, ``'pending'``, ``now()``);
-- ``status`` as the existing PostgreSQL enum ``order_status``, storing the *values* of
-  ``OrderStatus`` below (``'paid'``, not ``'PAID'``);
+- ``status`` as the PostgreSQL enum ``order_status`` (one ``create_all`` can create), storing the
+  *values* of ``OrderStatus`` below (``'paid'``, not ``'PAID'``);
 - the constraints: primary key ``pk_orders`` and foreign key ``fk_orders_user_id_users`` to
   ``users.id`` with ``ON DELETE CASCADE`` (named as the migrations name them), and the check
   ``total_cents >= 0``;
 - all three indexes, with their names, columns and (for the partial one) ``WHERE`` clause.
 
 ``metadata`` already holds a ``users`` table (its ``id`` column) for the foreign key to refer to.
-A ``Table(...)`` or a declarative class on a ``DeclarativeBase`` whose ``metadata`` is this one
-(return ``Order.__table__``) both do. The grader compares your table with a migrated database
+A ``Table(...)`` does, and so does a declarative ``Order`` whose base uses this metadata
+(``shared = metadata``, then ``class Base(DeclarativeBase): metadata = shared``; return
+``Order.__table__``). The grader compares your table with a migrated database
 the way ``alembic check`` does, then builds a schema from it with ``create_all`` and compares that
 one's catalog (indexes, constraints, enum labels) and behaviour with the migrated one.
 """

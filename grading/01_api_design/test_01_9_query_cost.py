@@ -276,7 +276,7 @@ def over_budget(rng: random.Random) -> list[tuple[str, str]]:
     )
     while True:  # one fragment spread under two lists, each within budget alone
         a, b = rng.randint(50, MAX_FIRST), rng.randint(50, MAX_FIRST)
-        if a * (1 + b) <= MAX_COST:
+        if a * (1 + b) <= MAX_COST < 2 * a * (1 + b):
             break
     fragment = (
         f"fragment Orders on User {{ {orders(str(b))} }} {{ "

@@ -20,8 +20,8 @@ The rules, all graded against documents generated per run:
 * nesting multiplies, it does not add: ``users(first: 10) { … orders(first: 5) { … user { orders(
   first: 2) …`` costs 10 + 50 + 100;
 * ``first`` may be a literal, a variable from ``variables``, or a variable's default
-  (``query($n: Int = 3)``); when it is left out, the field's own default in the schema counts
-  (``first: Int! = 20`` — a schema the grader reads, so never assume 1);
+  (``query($n: Int = 3)``); when it is left out, the field's default in the schema counts
+  (``users(first: Int! = 20)``: a list without ``first`` is a page of 20, not one item);
 * other fields (``edges``, ``node``, ``user``, scalars, ``__typename``) cost nothing themselves but
   their contents are priced at the multiplier they sit under;
 * ``operation_name`` picks the operation when the document holds several (else the first one).

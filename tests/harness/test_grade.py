@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET  # parses only the JUnit files the harness wrote
 from pathlib import Path
@@ -19,10 +22,26 @@ from typer.testing import CliRunner
 
 from course.cli import app
 from course.harness import grading
+from course.harness.loader import catalogue
 from reference.config import REPO_ROOT, get_settings
 
 SUBMISSIONS = REPO_ROOT / "tests" / "fixtures" / "submissions"
-TESTS_IN_00_1 = 13
+
+
+def collected(test_file: str) -> int:
+    """How many tests pytest collects from a grading file (so the counts follow the exercise)."""
+    listing = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:randomly", test_file],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "COURSE_AUTOSTART": "0"},
+    )
+    return sum(1 for line in listing.stdout.splitlines() if "::" in line)
+
+
+TESTS_IN_00_1 = collected(catalogue()["00.1"].test)
 
 
 def junit(out: Path, student: str) -> ET.ElementTree:

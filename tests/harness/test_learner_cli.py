@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import threading
 import time
@@ -29,7 +30,7 @@ def test_check_on_the_stub_fails_and_shows_the_first_failing_test(
     result = cli.invoke(app, ["check", "00.1"])
     assert result.exit_code == 1, result.output
     assert "✘ 00.1" in result.output
-    assert "0/13 tests pass" in result.output
+    assert re.search(r"0/\d+ tests pass", result.output)
     assert "First failing test: test_unknown_server_is_a_value_error" in result.output
     assert "must raise ValueError" in result.output  # the test's docstring
     assert "still the stub" in result.output
@@ -45,14 +46,14 @@ def test_check_on_a_solved_exercise_passes_and_records_progress(
     result = cli.invoke(app, ["check", "00_setup"])
     assert result.exit_code == 0, result.output
     assert "✔ 00.1" in result.output
-    assert "13/13 tests pass" in result.output
+    assert re.search(r"(\d+)/\1 tests pass", result.output)
     assert "1/1" in result.output
     assert Progress.load().is_done("00.1")
 
     shown = cli.invoke(app, ["progress"])
     assert shown.exit_code == 0
     assert "passed" in shown.output
-    assert "13/13" in shown.output
+    assert re.search(r"(\d+)/\1", shown.output)
 
 
 def test_check_names_the_command_that_starts_an_unreachable_server(

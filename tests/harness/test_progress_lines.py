@@ -53,14 +53,19 @@ def test_verify_yields_each_verdict_as_soon_as_its_exercise_is_done() -> None:
 
 
 def test_verify_prints_each_run_then_the_verdict_then_a_summary(cli: CliRunner) -> None:
+    decoys = [Path(decoy).stem for decoy in catalogue()["01.1"].decoys]
+    runs = 2 + len(decoys)
     result = cli.invoke(app, ["verify", "01.1", "--workers", "1"])
     assert result.exit_code == 0, result.output
     places = positions(
         result.output,
-        r"^Verifying 1 exercise\(s\): 3 runs, 1 at a time",
-        r"01\.1\s+stub: 0/\d+ pass · \d+ s  \[1/3\]",
-        r"01\.1\s+solution: (\d+)/\1 pass · \d+ s  \[2/3\]",
-        r"01\.1\s+decoy richardson_level__guide_table: \d+/\d+ pass · \d+ s  \[3/3\]",
+        rf"^Verifying 1 exercise\(s\): {runs} runs, 1 at a time",
+        rf"01\.1\s+stub: 0/\d+ pass · \d+ s  \[1/{runs}\]",
+        rf"01\.1\s+solution: (\d+)/\1 pass · \d+ s  \[2/{runs}\]",
+        *(
+            rf"01\.1\s+decoy {name}: \d+/\d+ pass · \d+ s  \[{k}/{runs}\]"
+            for k, name in enumerate(decoys, start=3)
+        ),
         r"^01\.1\s+stub fails",
         r"^Verified 1 exercise\(s\) in \d+ s: all sound",
     )

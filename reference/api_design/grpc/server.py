@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
@@ -101,6 +102,22 @@ class UndecodableRequests(grpc.ServerInterceptor):  # type: ignore[misc]
         return handler._replace(request_deserializer=tolerant, **{kind: guarded})
 
 
+class HealthServicer(health.HealthServicer):  # type: ignore[misc]
+    """grpcio-health's servicer, without its deadlock on watchers that hang up at once.
+
+    Its ``Watch`` sends the first status while holding the servicer's lock, and that send waits
+    for grpc's event thread; its close callback runs *on* grpc's event thread and takes the same
+    lock. A watcher cancelled before its first send completes deadlocks the whole server (seen in
+    CI: ``stop()`` hung). The clean-up runs on a thread of its own instead.
+    """
+
+    def _on_close_callback(  # type: ignore[no-untyped-def]
+        self, send_response_callback, service
+    ) -> Callable[[], None]:
+        clean_up = super()._on_close_callback(send_response_callback, service)
+        return lambda: threading.Thread(target=clean_up, daemon=True).start()
+
+
 @dataclass
 class RunningServer:
     server: grpc.Server
@@ -147,7 +164,7 @@ def start_server(
         engine, database_url, authenticator, repository, status_mapper, max_streams=max_streams
     )
     user_pb2_grpc.add_UserServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
-    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_servicer = HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     bound = server.add_insecure_port(f"127.0.0.1:{port}")
     server.start()

@@ -33,7 +33,7 @@ def _create(client: TestClient, cast: Cast, email: str, name: str = "Someone") -
     )
 
 
-def _problem(response: Any, status: int) -> dict[str, Any]:
+def assert_problem(response: Any, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     body: dict[str, Any] = response.json()
@@ -56,7 +56,7 @@ def _problem(response: Any, status: int) -> dict[str, Any]:
     ],
 )
 def test_invalid_email_forms_are_422(client: TestClient, cast: Cast, email: str) -> None:
-    _problem(_create(client, cast, email), 422)
+    assert_problem(_create(client, cast, email), 422)
 
 
 @pytest.mark.parametrize(
@@ -77,7 +77,7 @@ def test_equivalent_addresses_are_stored_once_in_canonical_form(
     created = _create(client, cast, first)
     assert created.status_code == 201, created.text
     assert created.json()["data"]["email"] == stored
-    _problem(_create(client, cast, second), 409)
+    assert_problem(_create(client, cast, second), 409)
     with psycopg.connect(api_db) as connection:
         rows = connection.execute(
             "SELECT email FROM users WHERE email NOT LIKE '%%@example.com'"
@@ -95,7 +95,7 @@ def test_changing_email_to_an_equivalent_spelling_of_a_taken_one_is_409(
         json={"email": "ａｌｉｃｅ@ＥＸＡＭＰＬＥ.com"},
         headers={**cast.headers("bob"), "If-Match": tag},
     )
-    _problem(response, 409)
+    assert_problem(response, 409)
 
 
 # --- names and passwords: the same rule as GraphQL and gRPC --------------------------------
@@ -118,7 +118,7 @@ def test_changing_email_to_an_equivalent_spelling_of_a_taken_one_is_409(
 def test_blank_or_control_character_names_are_422(
     client: TestClient, cast: Cast, name: str
 ) -> None:
-    _problem(_create(client, cast, "erin@example.com", name=name), 422)
+    assert_problem(_create(client, cast, "erin@example.com", name=name), 422)
 
 
 def test_names_are_stored_stripped(client: TestClient, cast: Cast) -> None:
@@ -138,7 +138,7 @@ def test_passwords_outside_the_rule_are_422(client: TestClient, cast: Cast, pass
         content=f'{{"email": "erin@example.com", "name": "Erin", "password": {password}}}'.encode(),
         headers={**cast.headers("admin"), "Content-Type": "application/json"},
     )
-    _problem(response, 422)
+    assert_problem(response, 422)
 
 
 # --- HEAD and CORS --------------------------------------------------------------------------
@@ -158,7 +158,7 @@ def test_head_answers_like_get_without_a_body(client: TestClient, cast: Cast, pa
 
 def test_405_lists_head_in_allow(client: TestClient, cast: Cast) -> None:
     response = client.delete("/users", headers=cast.headers("admin"))
-    _problem(response, 405)
+    assert_problem(response, 405)
     assert response.headers["Allow"] == "GET, HEAD, POST"
 
 
@@ -190,7 +190,7 @@ def test_cors_preflight_is_answered_for_an_allowed_origin(
             headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
         )
         assert "Access-Control-Allow-Origin" not in refused.headers
-        _problem(refused, 400)
+        assert_problem(refused, 400)
 
 
 # --- the body: authentication first, then media type, size and syntax ----------------------
@@ -218,7 +218,7 @@ def test_a_body_that_is_not_json_is_415(
             content=b'{"email": "x@example.com", "name": "X", "password": "long enough"}',
             headers={**cast.headers("admin"), "If-Match": "*", **headers},
         )
-        body = _problem(response, 415)
+        body = assert_problem(response, 415)
         assert "application/json" in body["detail"]
 
 
@@ -229,9 +229,9 @@ def test_a_body_that_is_not_json_is_415(
 )
 def test_anonymous_callers_are_401_whatever_the_body(client: TestClient, content: bytes) -> None:
     response = client.post("/users", content=content, headers={"Content-Type": "text/plain"})
-    _problem(response, 401)
+    assert_problem(response, 401)
     response = client.post("/users", content=content, headers={"Content-Type": "application/json"})
-    _problem(response, 401)
+    assert_problem(response, 401)
 
 
 @pytest.mark.parametrize(
@@ -254,7 +254,7 @@ def test_a_body_that_is_not_strict_json_is_400(
         content=content,
         headers={**cast.headers("admin"), "Content-Type": "application/json"},
     )
-    _problem(response, 400)
+    assert_problem(response, 400)
 
 
 @pytest.mark.parametrize("content", [b"", b"null", b"[]", b'"x"', b"42"])
@@ -266,7 +266,7 @@ def test_a_body_that_is_not_an_object_is_422(
         content=content,
         headers={**cast.headers("admin"), "Content-Type": "application/json"},
     )
-    _problem(response, 422)
+    assert_problem(response, 422)
 
 
 def test_a_body_above_the_cap_is_413(client: TestClient, cast: Cast) -> None:
@@ -276,7 +276,7 @@ def test_a_body_above_the_cap_is_413(client: TestClient, cast: Cast) -> None:
         content=f'{{"email": "x@example.com", "name": "{padding}", "password": "p"}}'.encode(),
         headers={**cast.headers("admin"), "Content-Type": "application/json"},
     )
-    body = _problem(response, 413)
+    body = assert_problem(response, 413)
     assert str(MAX_BODY_BYTES) in body["detail"]
 
 
@@ -346,7 +346,7 @@ def test_only_the_canonical_uuid_resolves(
     for path in ("/users/{id}", "/users/{id}/orders"):
         assert client.get(path.format(id=bob), headers=cast.headers("admin")).status_code == 200
         response = client.get(path.format(id=spelling(bob)), headers=cast.headers("admin"))
-        body = _problem(response, 422)
+        body = assert_problem(response, 422)
         assert body["errors"][0]["loc"] == ["path", "user_id"]
 
 
@@ -372,7 +372,7 @@ def test_unknown_repeated_or_hostile_query_parameters_are_422(
     client: TestClient, cast: Cast, query: str
 ) -> None:
     url = query.format(bob=cast.principals["bob"].user_id)
-    body = _problem(client.get(url, headers=cast.headers("admin")), 422)
+    body = assert_problem(client.get(url, headers=cast.headers("admin")), 422)
     assert body["errors"][0]["loc"][0] == "query"
 
 

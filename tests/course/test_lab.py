@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -103,6 +104,7 @@ def running_lab(
             output.append(line)
             if match := pattern.search(line):
                 break
+        wait_until_listening(process, port, output)
         yield RunningLab(match.group(1), f"http://127.0.0.1:{port}", match.group(2))
     finally:
         if process.poll() is None:
@@ -112,6 +114,22 @@ def running_lab(
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def wait_until_listening(process: subprocess.Popen[str], port: int, output: list[str]) -> None:
+    """Jupyter Server prints its URL in ``start_app`` but binds the port in a callback of the event
+    loop that starts just after, so a request sent on the URL alone can be refused (it was, once, on
+    a loaded CI machine). Wait for the port itself."""
+    deadline = time.monotonic() + STARTUP_LIMIT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"JupyterLab exited ({process.returncode}):\n" + "".join(output[-40:]))
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"JupyterLab printed its URL but never listened on {port}")
 
 
 def assert_serves_the_course(running: RunningLab) -> None:

@@ -150,6 +150,21 @@ def test_orders_total_cannot_be_negative(engine: Engine) -> None:
         c.execute(text("INSERT INTO orders (user_id, total_cents) SELECT id, -1 FROM users"))
 
 
+def test_check_constraints_carry_the_models_names(engine: Engine) -> None:
+    """The models name the CHECK ``total_cents_non_negative`` and the metadata's naming convention makes it
+    ``ck_orders_total_cents_non_negative``; the migration must create exactly that name. Given the full
+    name as a plain string, Alembic applies the convention a second time
+    (``ck_orders_ck_orders_total_cents_non_negative``): ``op.f()`` marks a name as final."""
+    with engine.connect() as c:
+        names = c.execute(
+            text(
+                "SELECT conname FROM pg_constraint"
+                " WHERE conrelid = 'orders'::regclass AND contype = 'c' ORDER BY conname"
+            )
+        ).scalars()
+        assert list(names) == ["ck_orders_total_cents_non_negative"]
+
+
 def _extensions(pg_url: str) -> list[str]:
     engine = create_engine(to_sqlalchemy_url(pg_url))
     try:

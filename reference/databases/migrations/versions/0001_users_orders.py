@@ -86,7 +86,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name="fk_orders_user_id_users", ondelete="CASCADE"
         ),
-        sa.CheckConstraint("total_cents >= 0", name="ck_orders_total_cents_non_negative"),
+        # op.f(): the name is final; a plain string would get the metadata naming convention
+        # applied again (ck_orders_ck_orders_…).
+        sa.CheckConstraint("total_cents >= 0", name=op.f("ck_orders_total_cents_non_negative")),
     )
     op.create_index("ix_orders_user_id_created_at", "orders", ["user_id", "created_at"])
     op.create_index(

@@ -1,19 +1,32 @@
 """Check the exercise catalogue (``exercises/exercises.toml``) and pick exercises from it.
 
 The catalogue is the single source every tool reads. :func:`validate` checks it against
-``exercises.schema.json`` plus the rules a JSON schema cannot express: unique ids, ids that match their
-chapter, paths that exist and agree with each other, and stubs that differ from their solutions only
-inside the marked bodies (see :mod:`course.harness.stubs`).
+``exercises.schema.json`` plus the rules a JSON schema cannot express: readable blocks (an old-format or
+incomplete block is named with the key to change), unique ids, ids that match their chapter, the files
+each exercise's paths lead to (see :mod:`course.harness.loader` for the convention), and stubs that
+differ from their solutions only inside the marked bodies (see :mod:`course.harness.stubs`).
+:func:`orphans` is the other direction: no file under exercises/, solutions/ or grading/ without its
+exercise.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from course.harness.loader import CATALOGUE, Exercise, catalogue
+from course.harness.loader import (
+    CATALOGUE,
+    TEST_FILE,
+    Exercise,
+    block_errors,
+    catalogue,
+    discover_decoys,
+    grading_file_name,
+)
 from course.harness.stubs import compare_stub_and_solution
 from reference.config import REPO_ROOT
 
@@ -43,42 +56,115 @@ def schema_errors(data: dict[str, Any]) -> list[str]:
 
 
 def rule_errors(data: dict[str, Any], root: Path = REPO_ROOT) -> list[str]:
-    """Violations of the rules beyond the schema (ids, path agreement, files on disk, stub shape)."""
+    """Violations of the rules beyond the schema: block keys, ids, files on disk, stub shape."""
     problems: list[str] = []
     seen: set[str] = set()
-    for raw in data.get("exercise", []):
-        ex_id = str(raw.get("id", "?"))
-        where = f"exercise {ex_id}"
-        if ex_id in seen:
+    for position, raw in enumerate(data.get("exercise", []), start=1):
+        keys = block_errors(raw, position)
+        if keys:
+            problems.extend(keys)
+            continue
+        exercise = Exercise(
+            id=str(raw["id"]),
+            chapter=str(raw["chapter"]),
+            name=str(raw["name"]),
+            title=str(raw["title"]),
+            servers=tuple(raw["servers"]),
+            difficulty=int(raw["difficulty"]),
+            hints=tuple(raw["hints"]),
+            decoys=discover_decoys(root, str(raw["chapter"]), str(raw["name"])),
+        )
+        where = f"exercise {exercise.id}"
+        if exercise.id in seen:
             problems.append(f"{where}: duplicate id")
-        seen.add(ex_id)
-        chapter = str(raw.get("chapter", ""))
-        if not chapter.startswith(ex_id.split(".")[0] + "_"):
-            problems.append(f"{where}: id prefix does not match chapter {chapter!r}")
-        stub, solution, test = str(raw.get("stub")), str(raw.get("solution")), str(raw.get("test"))
-        if Path(stub).parent.name != chapter:
-            problems.append(f"{where}: stub {stub} is not in exercises/{chapter}/")
-        if solution != "solutions/" + stub.removeprefix("exercises/"):
-            problems.append(f"{where}: solution must mirror the stub's path, got {solution}")
-        expected_test_prefix = f"grading/{chapter}/test_{ex_id.replace('.', '_')}_"
-        if not test.startswith(expected_test_prefix):
-            problems.append(f"{where}: test must start with {expected_test_prefix}, got {test}")
-        paths = [stub, solution, test, *raw.get("decoys", [])]
-        for path in paths:
+        seen.add(exercise.id)
+        if not exercise.chapter.startswith(exercise.id.split(".")[0] + "_"):
+            problems.append(f"{where}: id prefix does not match chapter {exercise.chapter!r}")
+        for role, path in (
+            ("stub", exercise.stub),
+            ("solution", exercise.solution),
+            ("grading tests", exercise.test),
+        ):
             if not (root / path).is_file():
-                problems.append(f"{where}: {path} does not exist")
-        for decoy in raw.get("decoys", []):
-            if not Path(decoy).name.startswith(Path(stub).stem + "__"):
-                problems.append(
-                    f"{where}: decoy {decoy} must be named {Path(stub).stem}__<what>.py"
-                )
-        if (root / stub).is_file() and (root / solution).is_file():
+                problems.append(f"{where}: its {role} {path} does not exist")
+        if not exercise.decoys:
+            problems.append(
+                f"{where}: no decoys — add at least one {exercise.decoy_pattern} "
+                "(a wrong answer a grading test must catch)"
+            )
+        stub, solution = root / exercise.stub, root / exercise.solution
+        if stub.is_file() and solution.is_file():
             problems.extend(
                 f"{where}: {p}"
-                for p in compare_stub_and_solution(
-                    (root / stub).read_text(), (root / solution).read_text()
-                )
+                for p in compare_stub_and_solution(stub.read_text(), solution.read_text())
             )
+    return problems
+
+
+def owner(path: str, exercises: dict[tuple[str, str], Exercise]) -> Exercise | None:
+    """The catalogued exercise a course file belongs to, from its path alone (None: an orphan)."""
+    parts = path.split("/")
+    if len(parts) == 3 and parts[0] in ("exercises", "solutions") and parts[2].endswith(".py"):
+        return exercises.get((parts[1], parts[2].removesuffix(".py")))
+    if len(parts) == 3 and parts[0] == "grading":
+        match = TEST_FILE.match(parts[2])
+        found = match and exercises.get((parts[1], match["name"]))
+        return found if found and grading_file_name(found.id, found.name) == parts[2] else None
+    if len(parts) == 4 and parts[0] == "grading" and parts[2] == "decoys":
+        return exercises.get((parts[1], parts[3].split("__")[0])) if "__" in parts[3] else None
+    return None
+
+
+def course_files(root: Path = REPO_ROOT) -> list[str]:
+    """The exercise files that must belong to an exercise: everything under exercises/ and
+    solutions/, grading/*/test_*.py and grading/*/decoys/*, as paths relative to ``root``.
+
+    Files git tracks when ``root`` is a checkout (what ships; a helper's untracked work in progress
+    is not the catalogue's business yet), else every file on disk.
+    """
+    listed = subprocess.run(
+        ["git", "ls-files", "--", "exercises", "solutions", "grading"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if listed.returncode == 0:
+        paths = listed.stdout.splitlines()
+    else:
+        paths = [
+            p.relative_to(root).as_posix()
+            for top in ("exercises", "solutions", "grading")
+            for p in sorted((root / top).rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts
+        ]
+    return [
+        path
+        for path in paths
+        if path != "exercises/exercises.toml"
+        and (
+            not path.startswith("grading/")
+            or path.split("/")[-1].startswith("test_")
+            or "/decoys/" in path
+        )
+    ]
+
+
+def orphans(exercises: list[Exercise], files: list[str]) -> list[str]:
+    """Course files no catalogued exercise owns, and catalogued exercises missing a file."""
+    by_name = {(exercise.chapter, exercise.name): exercise for exercise in exercises}
+    present = set(files)
+    problems = [
+        f"{path}: belongs to no exercise in exercises.toml (add its block, or delete the file)"
+        for path in files
+        if owner(path, by_name) is None
+    ]
+    for exercise in exercises:
+        for path in (exercise.stub, exercise.solution, exercise.test):
+            if path not in present:
+                problems.append(f"exercise {exercise.id}: {path} is missing")
+        if not any(owner(path, by_name) == exercise for path in files if "/decoys/" in path):
+            problems.append(f"exercise {exercise.id}: no {exercise.decoy_pattern}")
     return problems
 
 
@@ -110,6 +196,21 @@ def chapters(exercises: list[Exercise] | None = None) -> dict[str, list[Exercise
     return grouped
 
 
+def nearest_ids(target: str, limit: int = 3) -> list[str]:
+    """The catalogued ids closest to a mistyped one (difflib), in course order."""
+    ids = [exercise.id for exercise in ordered()]
+    close = set(difflib.get_close_matches(target, ids, n=limit, cutoff=0.5))
+    return [exercise_id for exercise_id in ids if exercise_id in close]
+
+
+def did_you_mean(target: str) -> str:
+    """``Did you mean 01.2, 02.1? `` — or the full list of ids when nothing is close."""
+    near = nearest_ids(target)
+    if near:
+        return f"Did you mean {', '.join(near)}? "
+    return f"Known ids: {', '.join(exercise.id for exercise in ordered())}. "
+
+
 def select(targets: list[str], *, everything: bool = False) -> list[Exercise]:
     """Resolve ids (``00.1``), chapter slugs (``00_setup``) or chapter numbers (``00``)."""
     known = catalogue()
@@ -128,8 +229,8 @@ def select(targets: list[str], *, everything: bool = False) -> list[Exercise]:
             ]
         if not found:
             raise SelectionError(
-                f"no exercise or chapter {target!r}. Known ids: {', '.join(known)}; "
-                f"chapters: {', '.join(by_chapter)}"
+                f"no exercise or chapter {target!r}. {did_you_mean(target)}"
+                f"Chapters: {', '.join(by_chapter)}"
             )
         chosen.extend(ex for ex in found if ex not in chosen)
     return chosen

@@ -12,16 +12,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from course.harness.loader import load_exercise
 from course.testing.fixtures import ensure_server
 from reference.config import get_settings
 
 SERVERS = ["postgres", "mongo", "redis", "kafka", "rabbitmq"]
-
-
-@pytest.fixture
-def exercise() -> ModuleType:
-    return load_exercise("00.1")
 
 
 def closed_port() -> int:

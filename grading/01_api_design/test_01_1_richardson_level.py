@@ -6,7 +6,6 @@ from types import ModuleType
 
 import pytest
 
-from course.harness.loader import load_exercise
 from reference.api_design.richardson import Exchange, Level
 
 L = {"self": {"href": "/users/42", "method": "GET"}}
@@ -86,11 +85,6 @@ TRACES: dict[str, tuple[list[Exchange], Level]] = {
         Level.HTTP_VERBS,
     ),
 }
-
-
-@pytest.fixture
-def exercise() -> ModuleType:
-    return load_exercise("01.1")
 
 
 @pytest.mark.parametrize("name", list(TRACES))

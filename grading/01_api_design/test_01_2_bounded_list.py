@@ -18,15 +18,9 @@ import psycopg
 import pytest
 from sqlalchemy import Engine, create_engine, event
 
-from course.harness.loader import load_exercise
 from reference.api_design.seed import seed_cast, seed_users
 from reference.config import to_sqlalchemy_url
 from reference.databases.migrate import upgrade
-
-
-@pytest.fixture
-def exercise() -> ModuleType:
-    return load_exercise("01.2")
 
 
 @pytest.fixture

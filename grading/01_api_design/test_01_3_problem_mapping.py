@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from course.harness.loader import load_exercise
 from reference.api_design.problems import Problem, TooManyRequests, Unauthorized
 from reference.config import to_sqlalchemy_url
 from reference.databases.migrate import upgrade
@@ -23,11 +22,6 @@ from reference.databases.migrate import upgrade
 # row PostgreSQL quotes in its DETAIL): no problem document may repeat it.
 TOKEN = f"leak{secrets.token_hex(6)}"
 SECRET = f"password={TOKEN} at db-internal.example:5432"
-
-
-@pytest.fixture
-def exercise() -> ModuleType:
-    return load_exercise("01.3")
 
 
 def integrity_error(pg_url: str, statement: str) -> IntegrityError:

@@ -11,17 +11,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from course.harness.loader import load_exercise
 from reference.api_design import policy
 from reference.api_design.app import create_app
 from reference.api_design.auth import Principal
 from reference.api_design.seed import CHEAP_HASHER, Cast, seed_cast
 from reference.databases.migrate import upgrade
-
-
-@pytest.fixture
-def exercise() -> ModuleType:
-    return load_exercise("01.4")
 
 
 @pytest.fixture

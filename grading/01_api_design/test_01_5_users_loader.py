@@ -12,16 +12,10 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
-from course.harness.loader import load_exercise
 from reference.api_design.graphql.app import make_engine, make_sessions
 from reference.api_design.graphql.seed import Seeded, seed_users_with_orders
 from reference.api_design.graphql.statements import count_statements
 from reference.databases.migrate import upgrade
-
-
-@pytest.fixture
-def exercise() -> ModuleType:
-    return load_exercise("01.5")
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
 
-from course.harness.loader import load_exercise
 from reference.api_design.auth import Principal, StaticTokens
 from reference.api_design.grpc.auth import bearer_channel
 from reference.api_design.grpc.errors import status_for
@@ -23,11 +22,6 @@ from reference.api_design.grpc.server import start_server
 from reference.databases.models import UserRole
 
 SECRET_WORDS = ("leaky_secret_table", "leaky_secret_key", "duplicate key", "violates", "relation")
-
-
-@pytest.fixture
-def exercise() -> ModuleType:
-    return load_exercise("01.6")
 
 
 @pytest.fixture

@@ -21,18 +21,12 @@ from typing import Any
 
 import pytest
 
-from course.harness.loader import load_exercise
 from reference.api_design.export_openapi import current_spec
 
 Spec = dict[str, Any]
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 SCHEMAS = "#/components/schemas/"
 RNG = random.Random(secrets.randbits(64))
-
-
-@pytest.fixture
-def exercise() -> ModuleType:
-    return load_exercise("01.7")
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -20,7 +21,6 @@ from google.protobuf import descriptor_pb2, descriptor_pool, json_format, messag
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from course.harness.loader import load_exercise
 from reference.api_design.grpc import codegen
 from reference.api_design.grpc.gen.user.v1 import user_pb2
 
@@ -73,8 +73,8 @@ def compile_proto(text: str, workdir: Path) -> Compiled:
 
 
 @pytest.fixture(scope="module")
-def proto_text() -> str:
-    text = load_exercise("01.8").evolved_user_proto()
+def proto_text(exercise: ModuleType) -> str:
+    text = exercise.evolved_user_proto()
     assert isinstance(text, str), f"evolved_user_proto() must return the proto's text, got {text!r}"
     return text
 

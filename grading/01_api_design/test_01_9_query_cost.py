@@ -19,7 +19,6 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from course.harness.loader import load_exercise
 from reference.api_design.auth import HmacTokens, Principal
 from reference.api_design.graphql.app import create_app
 from reference.api_design.graphql.limits import MAX_COST, MAX_FIRST, query_cost
@@ -32,11 +31,6 @@ from reference.databases.models import UserRole
 SCHEMA = schema._schema
 SEED = secrets.randbits(32)  # one per run, printed with every failure
 TOKENS = HmacTokens(secrets.token_bytes(32))
-
-
-@pytest.fixture
-def exercise() -> ModuleType:
-    return load_exercise("01.9")
 
 
 @pytest.fixture

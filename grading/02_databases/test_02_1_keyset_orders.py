@@ -12,13 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, text
 
-from course.harness.loader import load_exercise
 from reference.databases import migrate, seed
-
-
-@pytest.fixture
-def exercise() -> ModuleType:
-    return load_exercise("02.1")
 
 
 @pytest.fixture

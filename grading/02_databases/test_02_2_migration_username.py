@@ -12,13 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DataError, IntegrityError
 
-from course.harness.loader import load_exercise
 from reference.databases import catalog, migrate, seed
-
-
-@pytest.fixture
-def exercise() -> ModuleType:
-    return load_exercise("02.2")
 
 
 @pytest.fixture

@@ -10,13 +10,7 @@ import pytest
 from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
-from course.harness.loader import load_exercise
 from reference.databases import migrate, seed
-
-
-@pytest.fixture
-def exercise() -> ModuleType:
-    return load_exercise("02.3")
 
 
 @pytest.fixture

@@ -19,15 +19,9 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeEngine
 
-from course.harness.loader import load_exercise
 from reference.databases import migrate
 
 MODEL_SCHEMA = "model"  # where create_all builds the learner's tables, beside the migrated public
-
-
-@pytest.fixture
-def exercise() -> ModuleType:
-    return load_exercise("02.4")
 
 
 @pytest.fixture

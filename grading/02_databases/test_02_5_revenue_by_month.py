@@ -14,14 +14,8 @@ import pytest
 from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 
-from course.harness.loader import load_exercise
 from reference.config import Settings
 from reference.databases.mongo.sample_data import generate_shop
-
-
-@pytest.fixture
-def exercise() -> ModuleType:
-    return load_exercise("02.5")
 
 
 def truth(orders: list[dict[str, Any]], year: int, tz: str) -> list[dict[str, int]]:

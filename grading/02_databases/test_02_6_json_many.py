@@ -8,16 +8,10 @@ from typing import Any
 import pytest
 import redis
 
-from course.harness.loader import load_exercise
 from reference.config import Settings
 from reference.databases.redis import set_json
 
 FALSY = {"zero": 0, "empty": "", "false": False, "list": [], "null": None, "dict": {}, "float": 0.0}
-
-
-@pytest.fixture
-def exercise() -> ModuleType:
-    return load_exercise("02.6")
 
 
 def test_falsy_values_come_back_as_stored(

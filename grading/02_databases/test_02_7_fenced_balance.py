@@ -10,13 +10,7 @@ import pytest
 import redis
 from sqlalchemy import Engine, text
 
-from course.harness.loader import load_exercise
 from reference.databases.redis import RedisLock
-
-
-@pytest.fixture
-def exercise() -> ModuleType:
-    return load_exercise("02.7")
 
 
 @pytest.fixture

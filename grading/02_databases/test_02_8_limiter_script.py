@@ -11,13 +11,6 @@ from types import ModuleType
 import pytest
 import redis
 
-from course.harness.loader import load_exercise
-
-
-@pytest.fixture
-def exercise() -> ModuleType:
-    return load_exercise("02.8")
-
 
 def test_exactly_the_limit_under_concurrency(
     exercise: ModuleType, redis_client: redis.Redis, redis_prefix: str

@@ -20,7 +20,6 @@ from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, WriteError
 
-from course.harness.loader import load_exercise
 from reference.config import Settings
 from reference.databases.mongo import EMAIL_COLLATION, USER_SCHEMA, new_user
 
@@ -30,11 +29,6 @@ OLD_VALIDATOR = {"$jsonSchema": {"bsonType": "object", "required": ["email"]}}
 DROPS = {"drop", "dropDatabase", "delete", "dropIndexes", "renameCollection"}
 DEPLOYERS = 8
 DOCUMENT_FAILED_VALIDATION = 121
-
-
-@pytest.fixture
-def exercise() -> ModuleType:
-    return load_exercise("02.9")
 
 
 class Commands(monitoring.CommandListener):

@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 
 from course.harness import catalogue as cat
-from course.harness.loader import CATALOGUE, Exercise, catalogue, load_exercise
+from course.harness.loader import (
+    CATALOGUE,
+    CatalogueError,
+    Exercise,
+    catalogue,
+    exercise_for_test,
+    load_exercise,
+)
 from course.harness.stubs import compare_stub_and_solution, functions, is_stub_body
 from reference.config import REPO_ROOT
 
@@ -72,18 +79,15 @@ def test_validate_reports_every_kind_of_problem(tmp_path: Path) -> None:
     """A broken catalogue yields one readable problem per defect."""
     (tmp_path / "exercises" / "00_setup").mkdir(parents=True)
     shutil.copytree(REPO_ROOT / "solutions" / "00_setup", tmp_path / "solutions" / "00_setup")
-    (tmp_path / "exercises" / "00_setup" / "x.py").write_text("def f():\n    return 1\n")
+    (tmp_path / "exercises" / "00_setup" / "health_check.py").write_text("def f():\n    return 1\n")
     bad = tmp_path / "exercises.toml"
     bad.write_text(
-        """format_version = 1
+        """format_version = 2
 [[exercise]]
 id = "00.1"
 chapter = "01_api_design"
+name = "health_check"
 title = "Twice"
-stub = "exercises/00_setup/x.py"
-solution = "solutions/00_setup/health_check.py"
-test = "grading/00_setup/test_00_2_x.py"
-decoys = ["grading/00_setup/decoys/other__wrong.py"]
 servers = ["postgres"]
 difficulty = 2
 hints = ["a hint"]
@@ -91,10 +95,8 @@ hints = ["a hint"]
 [[exercise]]
 id = "00.1"
 chapter = "00_setup"
+name = "health_check"
 title = "Second"
-stub = "exercises/00_setup/x.py"
-solution = "solutions/00_setup/x.py"
-test = "grading/00_setup/test_00_1_x.py"
 servers = ["mysql"]
 difficulty = 7
 hints = []
@@ -104,11 +106,9 @@ hints = []
     for expected in (
         "duplicate id",
         "id prefix does not match chapter",
-        "is not in exercises/01_api_design/",
-        "solution must mirror the stub's path",
-        "test must start with grading/01_api_design/test_00_1_",
-        "grading/00_setup/test_00_2_x.py does not exist",
-        "must be named x__<what>.py",
+        "its stub exercises/01_api_design/health_check.py does not exist",
+        "its grading tests grading/00_setup/test_00_1_health_check.py does not exist",
+        "no decoys — add at least one grading/00_setup/decoys/health_check__*.py",
         "stub has no marked body",
         "'mysql' is not one of",
         "7 is greater than the maximum of 3",
@@ -118,6 +118,105 @@ hints = []
     not_toml = tmp_path / "broken.toml"
     not_toml.write_text("format_version = \n")
     assert "not valid TOML" in cat.validate(not_toml, tmp_path)[0]
+
+
+OLD_STYLE = """format_version = 2
+[[exercise]]
+id = "03.1"
+chapter = "03_messaging"
+title = "Outbox relay"
+stub = "exercises/03_messaging/outbox_relay.py"
+solution = "solutions/03_messaging/outbox_relay.py"
+test = "grading/03_messaging/test_03_1_outbox_relay.py"
+decoys = ["grading/03_messaging/decoys/outbox_relay__commit_first.py"]
+servers = ["kafka"]
+difficulty = 2
+hints = ["a hint"]
+
+[[exercise]]
+id = "03.2"
+chapter = "03_messaging"
+name = "idempotent_consumer"
+servers = ["kafka"]
+hint = ["typo'd key"]
+"""
+
+
+def test_an_old_style_or_incomplete_block_says_which_key_and_what_to_do(tmp_path: Path) -> None:
+    """Blocks appended in the first format, or missing keys, fail loudly with the fix spelled out."""
+    (tmp_path / "exercises").mkdir()
+    path = tmp_path / "exercises" / "exercises.toml"
+    path.write_text(OLD_STYLE)
+    with pytest.raises(CatalogueError) as raised:
+        catalogue(path)
+    message = str(raised.value)
+    assert (
+        '[[exercise]] block 1 (id = "03.1"): stub, solution, test, decoys are from the old format '
+        '— delete them; write name = "outbox_relay" instead'
+    ) in message
+    assert "grading/<chapter>/test_NN_K_<name>.py" in message
+    assert "[[exercise]] block 2 (id = \"03.2\"): missing key 'title' — add title = " in message
+    assert "missing key 'difficulty' — add difficulty = 1, 2 or 3" in message
+    assert "missing key 'hints'" in message
+    assert "unknown key 'hint' — the keys are id, chapter, name, title" in message
+    assert "block 1 (id = \"03.1\"): missing key 'name'" not in message  # one fix, said once
+    assert message in "\n".join(cat.validate(path, tmp_path))
+
+
+def test_paths_follow_from_chapter_and_name() -> None:
+    """The rustlings model: no path is written in the catalogue; decoys are found on disk, sorted."""
+    exercise = catalogue()["01.2"]
+    assert exercise.stub == "exercises/01_api_design/bounded_list.py"
+    assert exercise.solution == "solutions/01_api_design/bounded_list.py"
+    assert exercise.test == "grading/01_api_design/test_01_2_bounded_list.py"
+    found = sorted(
+        p.relative_to(REPO_ROOT).as_posix()
+        for p in (REPO_ROOT / "grading" / "01_api_design" / "decoys").glob("bounded_list__*.py")
+    )
+    assert list(exercise.decoys) == found
+    assert found
+    for block in cat.load_raw()["exercise"]:
+        assert not {"stub", "solution", "test", "decoys"} & set(block)
+
+
+def test_every_exercise_file_belongs_to_a_catalogued_exercise_and_none_is_missing() -> None:
+    """No orphan under exercises/, solutions/, grading/*/test_*.py or grading/*/decoys/, and every
+    catalogued exercise has its stub, solution, grading file and at least one decoy."""
+    assert cat.orphans(EXERCISES, cat.course_files()) == []
+
+
+def test_the_orphan_check_catches_strays_and_gaps() -> None:
+    """A file whose name fits no exercise is named; so is an exercise that lacks one of its files."""
+    health = catalogue()["00.1"]
+    files = [
+        health.stub,
+        health.test,
+        *health.decoys,
+        "exercises/00_setup/health_chek.py",
+        "solutions/00_setup/old_answer.py",
+        "grading/00_setup/test_00_2_health_check.py",
+        "grading/00_setup/decoys/gone__wrong.py",
+        "grading/00_setup/decoys/no_separator.py",
+    ]
+    problems = cat.orphans([health], files)
+    for stray in files[-5:]:
+        assert f"{stray}: belongs to no exercise in exercises.toml" in "\n".join(problems)
+    assert f"exercise 00.1: {health.solution} is missing" in problems
+    assert cat.orphans([health], [health.stub, health.solution, health.test]) == [
+        "exercise 00.1: no grading/00_setup/decoys/health_check__*.py"
+    ]
+
+
+def test_a_grading_file_names_its_exercise_by_its_file_name() -> None:
+    """grading/conftest.py's `exercise` fixture derives the id from the test module's name."""
+    for exercise in EXERCISES:
+        assert exercise_for_test(REPO_ROOT / exercise.test) == exercise
+    with pytest.raises(CatalogueError, match=r"named test_NN_K_<name>\.py"):
+        exercise_for_test(Path("grading/00_setup/test_health.py"))
+    with pytest.raises(CatalogueError, match=r"no exercise 00\.1 named 'health'; add its"):
+        exercise_for_test(Path("grading/00_setup/test_00_1_health.py"))
+    for path in (REPO_ROOT / "grading").glob("*/test_*.py"):
+        assert 'load_exercise("' not in path.read_text(), f"{path} names its exercise"
 
 
 def test_select_by_id_chapter_and_number() -> None:

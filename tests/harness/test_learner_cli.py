@@ -116,9 +116,7 @@ def test_reset_restores_the_committed_stub_after_confirmation(
 
 
 def test_reset_explains_a_stub_git_does_not_have(cli: CliRunner) -> None:
-    ghost = Exercise(
-        "00.9", "00_setup", "Ghost", "exercises/00_setup/ghost.py", "", "", (), 1, ("h",)
-    )
+    ghost = Exercise("00.9", "00_setup", "ghost", "Ghost", (), 1, ("h",))
     with pytest.raises(
         learner.ResetError, match=r"git has no committed exercises/00_setup/ghost\.py"
     ):

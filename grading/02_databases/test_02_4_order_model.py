@@ -96,11 +96,9 @@ def catalog(conn: Connection, schema: str, query: str) -> dict[str, str]:
 
 INDEXES = """SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i
 JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = CAST(:table AS regclass)"""
-# Keyed by name for the primary and foreign key; the CHECK by its definition alone, because
-# migration 0001 ran under the models' naming convention and doubled its name in the database
-# (ck_orders_ck_orders_total_cents_non_negative): asking learners to copy that would teach the slip.
-CONSTRAINTS = """SELECT CASE WHEN contype IN ('p', 'f') THEN conname ELSE 'check' END,
-pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = CAST(:table AS regclass)"""
+# Keyed by name: the names are part of the schema (migrations drop and alter constraints by name).
+CONSTRAINTS = """SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+WHERE conrelid = CAST(:table AS regclass)"""
 
 
 def new_user(conn: Connection, schema: str) -> uuid.UUID:

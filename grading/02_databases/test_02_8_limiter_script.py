@@ -30,6 +30,23 @@ def test_exactly_the_limit_under_concurrency(
     assert redis_client.zcard(key) == 10
 
 
+def test_requests_in_the_same_millisecond_each_count(
+    exercise: ModuleType, redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    """Five requests run back to back inside one MULTI (microseconds apart, so in the same
+    millisecond of the server's clock) are five entries: each request needs a member of its own
+    (ARGV[3]); the timestamp as member collapses them into one and lets a burst through."""
+    key = redis_prefix + "same-ms"
+    script = redis_client.register_script(exercise.limiter_script())
+    members = [secrets.token_hex(8) for _ in range(5)]
+    with redis_client.pipeline(transaction=True) as pipe:
+        for member in members:
+            script(keys=[key], args=[10, 60_000, member], client=pipe)
+        results = pipe.execute()
+    assert [int(allowed) for allowed, _, _ in results] == [1] * 5
+    assert redis_client.zcard(key) == 5, "requests in the same millisecond shared one member"
+
+
 def test_rejected_requests_are_not_counted(
     exercise: ModuleType, redis_client: redis.Redis, redis_prefix: str
 ) -> None:

@@ -27,7 +27,7 @@ def create_processed_events(conn: Connection) -> None:
     conn.execute(text(DDL))
 
 
-def apply_once(engine: Engine, event: Event, effect: Callable[[Connection, Event], None]) -> bool:
+def apply_once(engine: Engine, event: Event, effect: Callable[[Connection, Event], object]) -> bool:
     """Run ``effect`` in the transaction that records ``event.event_id``; False if it already ran."""
     with engine.begin() as conn:
         claimed = conn.execute(

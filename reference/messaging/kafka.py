@@ -177,6 +177,27 @@ class Processor:
                     self._commit(tp, done)
         return result
 
+    def run_until_caught_up(self, max_batches: int = 120, timeout_ms: int = 500) -> BatchResult:
+        """Process batches until this member has partitions and has committed up to their ends (a
+        demo's and a test's stopping point; a service loops forever). Bounded by ``max_batches``."""
+        total = BatchResult()
+        for _ in range(max_batches):
+            batch = self.process_batch(timeout_ms)
+            for name in vars(total):
+                setattr(total, name, getattr(total, name) + getattr(batch, name))
+            assigned = self.consumer.assignment()
+            if assigned and self._caught_up(assigned):
+                break
+        return total
+
+    def _caught_up(self, assigned: set[TopicPartition]) -> bool:
+        ends = self.consumer.end_offsets(list(assigned))
+        return all((self.consumer.committed(tp) or 0) >= ends[tp] for tp in assigned)
+
+    def close(self) -> None:
+        """Leave the group at once (its partitions move to the others now, not after a timeout)."""
+        self.consumer.close()
+
     def _commit(self, tp: TopicPartition, offset: int) -> None:
         self.consumer.commit({tp: OffsetAndMetadata(offset, "", -1)})
 

@@ -66,9 +66,9 @@ def processor(
     )
 
 
-def drain(p: Processor, rounds: int = 6) -> None:
-    for _ in range(rounds):
-        p.process_batch(timeout_ms=500)
+def drain(p: Processor) -> None:
+    p.run_until_caught_up()
+    p.close()
 
 
 # --- 5.1 producer ---------------------------------------------------------------------------

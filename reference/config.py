@@ -1,6 +1,7 @@
 """Where the course's servers are: the one configuration source for notebooks, tests and the launcher.
 
-Every server is addressed by one environment variable. Defaults match ``docker-compose.yml`` and the
+Every server is addressed by one environment variable; the variables and their defaults come from the
+server registry (``reference/setup/servers.py``). Defaults match ``docker-compose.yml`` and the
 native launcher (``course services up``); an env file written by the launcher (``.services/env``) is
 read as a fallback so a fresh shell or notebook kernel finds the same values the launcher used.
 The course uses non-default ports so it never collides with servers you already run.
@@ -9,9 +10,14 @@ The course uses non-default ports so it never collides with servers you already 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Final
+from urllib.parse import unquote, urlsplit
+
+from reference.setup.servers import REGISTRY
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
 
@@ -21,46 +27,89 @@ def state_dir() -> Path:
     return Path(os.environ.get("COURSE_STATE_DIR") or REPO_ROOT / ".services")
 
 
-# Variable name -> default. The order is the order servers are listed everywhere.
-DEFAULTS: Final[dict[str, str]] = {
-    "DATABASE_URL": "postgresql://course:course@127.0.0.1:15432/course",
-    "MONGODB_URL": "mongodb://127.0.0.1:17017/?directConnection=true",
-    "REDIS_URL": "redis://:course@127.0.0.1:16379/0",
-    "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:19092",
-    "AMQP_URL": "amqp://course:course@127.0.0.1:16672/%2F",
-    # Not a server of its own: RabbitMQ's management HTTP API (vhosts for test isolation, queue depths).
-    "RABBITMQ_MANAGEMENT_URL": "http://course:course@127.0.0.1:16673",
-}
+# Variable name -> default, from the server registry: each server's URL variable, then its extra
+# settings. The order is the order servers are listed everywhere.
+DEFAULTS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        name: value
+        for entry in REGISTRY
+        for name, value in {entry.variable: entry.default, **entry.extra}.items()
+    }
+)
 
-SERVER_VARIABLES: Final[dict[str, str]] = {
-    "postgres": "DATABASE_URL",
-    "mongo": "MONGODB_URL",
-    "redis": "REDIS_URL",
-    "kafka": "KAFKA_BOOTSTRAP_SERVERS",
-    "rabbitmq": "AMQP_URL",
-}
+SERVER_VARIABLES: Final[Mapping[str, str]] = MappingProxyType(
+    {entry.name: entry.variable for entry in REGISTRY}
+)
+"""Launcher server name -> the variable holding its URL."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A server URL taken apart once, for whoever binds or connects to it."""
+
+    host: str
+    port: int
+    username: str
+    password: str
+    path: str  # without its leading "/": a database name, a Redis db number, a vhost
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The URLs of the five servers, resolved from the environment."""
+    """Every setting in :data:`DEFAULTS`, resolved from the environment, the env file and defaults."""
 
-    database_url: str
-    mongodb_url: str
-    redis_url: str
-    kafka_bootstrap_servers: str
-    amqp_url: str
-    rabbitmq_management_url: str
+    values: Mapping[str, str]
+
+    def __getitem__(self, variable: str) -> str:
+        return self.values[variable]
 
     def url_for(self, server: str) -> str:
         """The URL of one server by its launcher name (``postgres``, ``mongo`` …)."""
-        return {
-            "postgres": self.database_url,
-            "mongo": self.mongodb_url,
-            "redis": self.redis_url,
-            "kafka": self.kafka_bootstrap_servers,
-            "rabbitmq": self.amqp_url,
-        }[server]
+        return self.values[SERVER_VARIABLES[server]]
+
+    def endpoint(self, variable: str) -> Endpoint:
+        """Host, port and credentials of one setting's URL (a bare ``host:port`` list too: its first)."""
+        url = self.values[variable]
+        if "://" not in url:  # Kafka's bootstrap list: "127.0.0.1:19092,…"
+            url = "tcp://" + url.split(",")[0]
+        parts = urlsplit(url)
+        if parts.port is None:
+            raise ValueError(f"{variable}={url!r} names no port")
+        return Endpoint(
+            parts.hostname or "127.0.0.1",
+            parts.port,
+            unquote(parts.username or ""),
+            unquote(parts.password or ""),
+            unquote(parts.path.lstrip("/")),
+        )
+
+    @property
+    def database_url(self) -> str:
+        return self.values["DATABASE_URL"]
+
+    @property
+    def mongodb_url(self) -> str:
+        return self.values["MONGODB_URL"]
+
+    @property
+    def redis_url(self) -> str:
+        return self.values["REDIS_URL"]
+
+    @property
+    def kafka_bootstrap_servers(self) -> str:
+        return self.values["KAFKA_BOOTSTRAP_SERVERS"]
+
+    @property
+    def amqp_url(self) -> str:
+        return self.values["AMQP_URL"]
+
+    @property
+    def rabbitmq_management_url(self) -> str:
+        return self.values["RABBITMQ_MANAGEMENT_URL"]
+
+    @property
+    def keycloak_url(self) -> str:
+        return self.values["KEYCLOAK_URL"]
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -91,17 +140,13 @@ def read_env_file(path: Path | None = None) -> dict[str, str]:
 
 
 def get_settings() -> Settings:
-    """Resolve every server URL: environment first, then the launcher's env file, then defaults."""
+    """Resolve every setting: environment first, then the launcher's env file, then defaults."""
     file_values = read_env_file()
-
-    def pick(name: str) -> str:
-        return os.environ.get(name) or file_values.get(name) or DEFAULTS[name]
-
     return Settings(
-        database_url=pick("DATABASE_URL"),
-        mongodb_url=pick("MONGODB_URL"),
-        redis_url=pick("REDIS_URL"),
-        kafka_bootstrap_servers=pick("KAFKA_BOOTSTRAP_SERVERS"),
-        amqp_url=pick("AMQP_URL"),
-        rabbitmq_management_url=pick("RABBITMQ_MANAGEMENT_URL"),
+        MappingProxyType(
+            {
+                name: os.environ.get(name) or file_values.get(name) or default
+                for name, default in DEFAULTS.items()
+            }
+        )
     )

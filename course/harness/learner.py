@@ -39,15 +39,16 @@ class Unreachable:
 
 
 def unreachable_servers(servers: Iterable[str]) -> dict[str, Unreachable]:
-    """Probe each server once with its real client; return the ones that did not answer."""
-    from course.services.probes import PROBES
+    """Probe each server once with its real client (the registry's one probe path); return the ones
+    that did not answer."""
+    from reference.setup.servers import probe
 
     down: dict[str, Unreachable] = {}
     settings = get_settings()
     for server in dict.fromkeys(servers):
         url = settings.url_for(server)
         try:
-            PROBES[server](url, PROBE_TIMEOUT)
+            probe(server, url, PROBE_TIMEOUT)
         except Exception as error:  # noqa: BLE001 - any failure means "not reachable"
             down[server] = Unreachable(server, url, f"{type(error).__name__}: {error}"[:300])
     return down

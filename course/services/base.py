@@ -29,15 +29,6 @@ class ServiceError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class ProbeResult:
-    """What a real client learnt from one round trip to a server."""
-
-    flavour: str  # "PostgreSQL", "MongoDB", "compatible server (mongo-java-server)", …
-    version: str
-    rtt_ms: float
-
-
-@dataclass(frozen=True)
 class Paths:
     """Where one native server keeps its state; ``data`` is what ``reset`` wipes."""
 
@@ -57,7 +48,12 @@ class Paths:
 
 
 class NativeServer(ABC):
-    """One server the launcher can install and run as a child process of its own."""
+    """One server the launcher can install and run as a child process of its own.
+
+    Constructed from the parsed settings (``NativeServer(settings)``): each reads its ports from
+    ``settings.endpoint(VARIABLE)``, the same URL its clients use. The registry
+    (``reference/setup/servers.py``) names the class.
+    """
 
     name: str
     ports: tuple[int, ...]  # every port it binds; the first is the client port

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from course.services.base import ServiceError
-from course.services.launcher import SERVERS, Launcher, ServerStatus
+from course.services.launcher import SERVERS, Launcher, ServerStatus, servers_for
 
 services_app = typer.Typer(
     help="Start, stop and inspect the course's servers.", no_args_is_help=True
@@ -27,6 +27,17 @@ out = Console(width=None if sys.stdout.isatty() else 200)
 Names = Annotated[
     list[str] | None,
     typer.Argument(help=f"Servers to act on ({', '.join(SERVERS)}); all when omitted."),
+]
+Wanted = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help=f"Servers to act on ({', '.join(SERVERS)}); "
+        "when omitted, those the chapters so far need (or --chapter's)."
+    ),
+]
+Chapters = Annotated[
+    list[str] | None,
+    typer.Option("--chapter", "-c", help="Only what this chapter needs (03, …); repeatable."),
 ]
 
 
@@ -77,10 +88,15 @@ def _command(action: Callable[[Launcher], None]) -> None:
         action(_launcher())
 
 
+def _wanted(names: list[str] | None, chapters: list[str] | None) -> list[str]:
+    """Named servers as given; none named means what the chapters (so far, or --chapter) need."""
+    return list(names or []) + ([] if names and not chapters else servers_for(chapters or []))
+
+
 @services_app.command()
-def up(names: Names = None) -> None:
+def up(names: Wanted = None, chapter: Chapters = None) -> None:
     """Start the servers (those already answering are left alone) and wait until healthy."""
-    _command(lambda launcher: _report(launcher.up(names or [])))
+    _command(lambda launcher: _report(launcher.up(_wanted(names, chapter))))
 
 
 @services_app.command()
@@ -95,9 +111,9 @@ def down(names: Names = None) -> None:
 
 
 @services_app.command()
-def status(names: Names = None) -> None:
+def status(names: Wanted = None, chapter: Chapters = None) -> None:
     """One row per server; exits non-zero when any requested server is unhealthy."""
-    _command(lambda launcher: _report(launcher.status(names or [])))
+    _command(lambda launcher: _report(launcher.status(_wanted(names, chapter))))
 
 
 @services_app.command()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib
 import json
 import os
 import re
@@ -29,10 +30,10 @@ import psutil
 
 from course.services import compose
 from course.services.base import NativeServer, Progress, ServiceError
-from course.services.probes import PROBES
-from reference.config import DEFAULTS, SERVER_VARIABLES, Settings, get_settings, state_dir
+from reference.config import REPO_ROOT, Settings, get_settings, state_dir
+from reference.setup import servers as registry
 
-SERVERS: tuple[str, ...] = tuple(SERVER_VARIABLES)
+SERVERS: tuple[str, ...] = tuple(registry.SERVERS)
 Backend = Literal["native", "compose"]
 
 
@@ -63,29 +64,38 @@ def validate_names(names: Sequence[str]) -> list[str]:
     return [name for name in SERVERS if name in wanted]
 
 
+def chapters_so_far(root: Path = REPO_ROOT) -> list[str]:
+    """The chapters ("00", "01" …) that have a notebook or an exercise folder in this checkout."""
+    found = {
+        path.name[:2]
+        for pattern in ("notebooks/[0-9][0-9]_*.ipynb", "exercises/[0-9][0-9]_*")
+        for path in root.glob(pattern)
+    }
+    return sorted(found)
+
+
+def servers_for(chapters: Sequence[str] = ()) -> list[str]:
+    """What ``course services up`` starts: the servers the given chapters need, or by default the
+    servers every chapter so far needs. An unknown chapter is an error naming the known ones."""
+    known = chapters_so_far()
+    chosen = [chapter.zfill(2) for chapter in chapters]
+    unknown = [c for c in chosen if c not in known and not registry.needed_by([c])]
+    if unknown:
+        raise ServiceError(
+            f"no chapter {', '.join(unknown)} in this checkout; chapters so far: {', '.join(known)}"
+        )
+    return registry.needed_by(chosen or known)
+
+
 def native_server(name: str, settings: Settings) -> NativeServer:
-    """The native runner for one server, configured from the same URLs clients use."""
-    if name == "postgres":
-        from course.services.native.postgres import PostgresServer
-
-        return PostgresServer(settings.database_url)
-    if name == "redis":
-        from course.services.native.redis import RedisServer
-
-        return RedisServer(settings.redis_url)
-    if name == "rabbitmq":
-        from course.services.native.rabbitmq import RabbitMQServer
-
-        return RabbitMQServer(settings.amqp_url, settings.rabbitmq_management_url)
-    if name == "kafka":
-        from course.services.native.kafka import KafkaServer
-
-        return KafkaServer(settings.kafka_bootstrap_servers)
-    if name == "mongo":
-        from course.services.native.mongo import MongoServer
-
-        return MongoServer(settings.mongodb_url)
-    raise ServiceError(f"unknown server {name!r}; valid names are: {', '.join(SERVERS)}")
+    """The native runner for one server (the registry's ``native``), built from the parsed settings."""
+    try:
+        entry = registry.server(name)
+    except ValueError as error:
+        raise ServiceError(str(error)) from None
+    module, _, cls = entry.native.partition(":")
+    server: NativeServer = getattr(importlib.import_module(module), cls)(settings)
+    return server
 
 
 def _port_is_free(port: int) -> bool:
@@ -173,17 +183,8 @@ class Launcher:
     def write_env_file(self) -> None:
         """Record the URLs in ``.services/env`` so every later shell, kernel and test agrees."""
         state_dir().mkdir(parents=True, exist_ok=True)
-        values = {
-            "DATABASE_URL": self.settings.database_url,
-            "MONGODB_URL": self.settings.mongodb_url,
-            "REDIS_URL": self.settings.redis_url,
-            "KAFKA_BOOTSTRAP_SERVERS": self.settings.kafka_bootstrap_servers,
-            "AMQP_URL": self.settings.amqp_url,
-            "RABBITMQ_MANAGEMENT_URL": self.settings.rabbitmq_management_url,
-        }
-        assert values.keys() == DEFAULTS.keys()
         lines = ["# Written by `course services up`; read by reference.config.get_settings()."]
-        lines += [f"{key}={value}" for key, value in values.items()]
+        lines += [f"{key}={value}" for key, value in self.settings.values.items()]
         (state_dir() / "env").write_text("\n".join(lines) + "\n")
 
     def recorded_pid(self, name: str) -> int | None:
@@ -251,7 +252,7 @@ class Launcher:
         url = self.settings.url_for(name)
         pid = self.recorded_pid(name)
         try:
-            result = PROBES[name](url, 3.0)
+            result = registry.probe(name, url, 3.0)
         except Exception as error:  # noqa: BLE001 — any failure is reported as unhealthy
             backend = "native" if pid else "stopped"
             return ServerStatus(name, backend, url, False, detail=_one_line(error), pid=pid)
@@ -297,7 +298,7 @@ class Launcher:
                 if holder is not None:
                     raise ServiceError(
                         f"{name} cannot start: port {port} is held by {holder}. Stop that program, "
-                        f"or point {SERVER_VARIABLES[name]} at another port."
+                        f"or point {registry.server(name).variable} at another port."
                     )
             missing = server.missing()
             if missing:
@@ -321,7 +322,7 @@ class Launcher:
                     f"{server.name} exited during startup; last log lines:\n{self._tail(server)}"
                 )
             try:
-                PROBES[server.name](url, 2.0)
+                registry.probe(server.name, url, 2.0)
                 self.progress(f"{server.name}: healthy after {time.monotonic() - started:.1f} s")
                 return
             except Exception as probe_error:  # noqa: BLE001 — not ready yet

@@ -20,6 +20,7 @@ import pytest
 from course.harness.loader import PROBED_VARIABLE
 from course.testing.resources import unique_name
 from reference.config import Settings, get_settings, to_sqlalchemy_url
+from reference.setup import servers as registry
 
 # Each fixture imports its client library itself: this plugin is loaded by every grading subprocess,
 # and an exercise that needs one server (or none) should not wait for all five clients and SQLAlchemy.
@@ -29,16 +30,20 @@ if TYPE_CHECKING:
     import redis
     from sqlalchemy import Engine
 
+    from reference.setup.connect import CourseRealm
+
 _checked: dict[str, str | None] = {}
 
 
 def ensure_server(name: str) -> None:
     """Fail the calling test unless server ``name`` answers, starting it first unless told not to.
 
-    ``COURSE_AUTOSTART=0`` turns starting off (CI starts servers up front and wants a failure, not a
-    silent start, if one dies mid-run). The outcome is cached per process. A server that
-    ``course check`` named in ``$COURSE_SERVERS_PROBED`` answered its probe a moment ago and is not
-    probed again.
+    ``COURSE_AUTOSTART=0`` turns starting off for the servers ``./dev`` starts up front (CI wants a
+    failure, not a silent start, if one dies mid-run). A heavy server (the registry's ``heavy``:
+    Keycloak) is never started up front by ``./dev test``, so the first test that needs it starts
+    it — once per run, and not at all when no collected test needs it — unless
+    ``COURSE_AUTOSTART=never``. The outcome is cached per process. A server that ``course check``
+    named in ``$COURSE_SERVERS_PROBED`` answered its probe a moment ago and is not probed again.
     """
     if name not in _checked:
         probed = os.environ.get(PROBED_VARIABLE, "").split(",")
@@ -48,21 +53,25 @@ def ensure_server(name: str) -> None:
         pytest.fail(problem, pytrace=False)
 
 
-def _check_or_start(name: str) -> str | None:
-    from course.services.probes import PROBES
+def may_start(name: str) -> bool:
+    """Whether the fixtures may start server ``name`` (see :func:`ensure_server`)."""
+    autostart = os.environ.get("COURSE_AUTOSTART", "1")
+    return autostart != "never" and (autostart != "0" or registry.server(name).heavy)
 
+
+def _check_or_start(name: str) -> str | None:
     url = get_settings().url_for(name)
     try:
-        PROBES[name](url, 3.0)
+        registry.probe(name, url, 3.0)
         return None
     except Exception as first_error:  # noqa: BLE001 — any failure means "not reachable"
         error: BaseException = first_error
-    if os.environ.get("COURSE_AUTOSTART", "1") != "0":
+    if may_start(name):
         try:
             from course.services.launcher import Launcher
 
             Launcher().up([name])
-            PROBES[name](url, 3.0)
+            registry.probe(name, url, 3.0)
             return None
         except Exception as start_error:  # noqa: BLE001
             error = start_error
@@ -143,7 +152,7 @@ def mongo_db(
 
 @pytest.fixture(scope="session")
 def mongo_is_genuine(settings: Settings) -> bool:
-    from course.services.probes import mongo_is_genuine as check
+    from reference.setup.probes import mongo_is_genuine as check
 
     ensure_server("mongo")
     return check(settings.mongodb_url)
@@ -242,3 +251,16 @@ def amqp_url(settings: Settings) -> Iterator[str]:
             yield urlunsplit(urlsplit(settings.amqp_url)._replace(path="/" + quote(vhost, safe="")))
         finally:
             api.delete(f"/api/vhosts/{vhost}")
+
+
+# --- Keycloak --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def keycloak_realm(settings: Settings) -> CourseRealm:
+    """The course realm on a running Keycloak (started on demand: the first test that asks pays
+    for the start, minutes on a clean machine; a run collecting no such test never starts it)."""
+    from reference.setup.connect import keycloak_realm as realm
+
+    ensure_server("keycloak")
+    return realm(settings.keycloak_url)

@@ -8,6 +8,8 @@ timeout in seconds; the caller closes what it gets.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pika
@@ -18,6 +20,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
 
 from reference.config import get_settings
+from reference.setup.probes import KEYCLOAK_REALM
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -90,3 +93,42 @@ def rabbitmq(url: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> pika.B
     parameters.blocked_connection_timeout = timeout
     parameters.connection_attempts = 1
     return pika.BlockingConnection(parameters)
+
+
+@dataclass(frozen=True)
+class CourseRealm:
+    """Where the course realm lives in Keycloak, and the credentials of its clients and users.
+
+    The realm is ``course/services/native/keycloak/course-realm.json``: ``course-web`` (confidential,
+    authorization code + PKCE S256 required), ``course-spa`` (public, PKCE), ``course-service``
+    (client credentials), users ``alice`` (role user), ``bob`` (manager, includes user) and
+    ``admin`` (admin, includes manager). Redirect URIs: any ``http://127.0.0.1…`` or
+    ``http://localhost…`` address.
+    """
+
+    issuer: str
+    web_client_secret: str
+    service_client_secret: str
+    passwords: Mapping[str, str]  # username -> password
+    web_client_id: str = "course-web"
+    spa_client_id: str = "course-spa"
+    service_client_id: str = "course-service"
+
+    @property
+    def discovery_url(self) -> str:
+        return f"{self.issuer}/.well-known/openid-configuration"
+
+
+def keycloak_realm(url: str | None = None) -> CourseRealm:
+    """The course realm at ``url`` (default ``KEYCLOAK_URL``), with the secrets from the settings."""
+    settings = get_settings()
+    base = (url or settings.keycloak_url).rstrip("/")
+    return CourseRealm(
+        issuer=f"{base}/realms/{KEYCLOAK_REALM}",
+        web_client_secret=settings["KEYCLOAK_WEB_SECRET"],
+        service_client_secret=settings["KEYCLOAK_SERVICE_SECRET"],
+        passwords={
+            user: settings[f"KEYCLOAK_{user.upper()}_PASSWORD"]
+            for user in ("alice", "bob", "admin")
+        },
+    )

@@ -1,5 +1,10 @@
 """Probes: one real client round trip per server, reporting what answered and how fast.
 
+Pattern: a readiness probe is a real request with the client library the course uses, never a port
+check. Taught in ``notebooks/00_setup.ipynb``; the server registry (``reference/setup/servers.py``)
+names each server's probe, and the launcher, ``course services status``, the test fixtures and
+``course check`` all call it through :func:`reference.setup.servers.probe`.
+
 Each ``probe_<name>(url, timeout)`` connects with the same client library the course uses, asks the
 server who it is, and returns a :class:`ProbeResult` (flavour, version, round-trip milliseconds of
 that one request, connection setup excluded). Any failure raises: a closed port, wrong credentials,
@@ -18,16 +23,27 @@ How the versions are learnt:
   fall back to kafka-python's inference from the per-request version ranges. Patch releases
   (4.1.0 vs 4.1.1) do not change the protocol and cannot be told apart.
 - RabbitMQ: the ``product`` and ``version`` server properties of the AMQP handshake.
+- Keycloak: the course realm's OpenID discovery document must answer (the realm is loaded), and the
+  version is the one the login page's resource paths carry (``/resources/<version>/…``).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from course.services.base import ProbeResult
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What a real client learnt from one round trip to a server."""
+
+    flavour: str  # "PostgreSQL", "MongoDB", "compatible server (mongo-java-server)", …
+    version: str
+    rtt_ms: float
+
 
 # Each probe imports its client library itself: together they take seconds to import, and a
 # command that needs one server (or none) should not pay for all five.
@@ -81,10 +97,12 @@ def probe_postgres(url: str, timeout: float = 3.0) -> ProbeResult:
 
 
 def mongo_flavour(build_info: Mapping[str, Any]) -> str:
-    """Name the implementation behind a ``buildInfo`` reply.
+    """Name the implementation behind a ``buildInfo`` reply — the course's one rule for "genuine".
 
     Genuine MongoDB always reports ``gitVersion``; mongo-java-server reports only version fields,
-    and our CourseMongoServer adds ``compatibleServer`` with the library's name and version.
+    and our CourseMongoServer adds ``compatibleServer`` with the library's name and version. A
+    reply with neither is an unknown stand-in, not MongoDB: claiming features it may lack would
+    make tests fail for the wrong reason.
     """
     compatible = build_info.get("compatibleServer")
     if compatible:
@@ -115,6 +133,11 @@ def probe_mongo(url: str, timeout: float = 3.0) -> ProbeResult:
     finally:
         client.close()
     return ProbeResult(mongo_flavour(info), str(info["version"]), rtt)
+
+
+def is_genuine(build_info: Mapping[str, Any]) -> bool:
+    """True when a ``buildInfo`` reply comes from genuine MongoDB (see :func:`mongo_flavour`)."""
+    return mongo_flavour(build_info) == "MongoDB"
 
 
 def mongo_is_genuine(url: str, timeout: float = 3.0) -> bool:
@@ -220,11 +243,42 @@ def probe_rabbitmq(url: str, timeout: float = 3.0) -> ProbeResult:
     )
 
 
-PROBES: dict[str, Callable[[str, float], ProbeResult]] = {
-    "postgres": probe_postgres,
-    "mongo": probe_mongo,
-    "redis": probe_redis,
-    "kafka": probe_kafka,
-    "rabbitmq": probe_rabbitmq,
-}
-"""Probe by launcher server name, in the order servers are listed everywhere."""
+KEYCLOAK_REALM = "course"
+"""The realm the course imports (``course/services/native/keycloak/course-realm.json``)."""
+
+
+def probe_keycloak(url: str, timeout: float = 3.0) -> ProbeResult:
+    """The course realm's discovery document over httpx → ("Keycloak", "26.7.3 (realm course loaded)").
+
+    Ready means the realm is imported and answering, not only that the port is open: the master
+    realm answers seconds before the course realm's import has finished. Keycloak publishes its
+    version only to administrators, so it is read from ``/admin/serverinfo`` with the master realm's
+    ``admin`` (``KEYCLOAK_MASTER_PASSWORD``); without that login the version is "unknown".
+    """
+    import httpx
+
+    from reference.config import get_settings
+
+    with httpx.Client(base_url=url, timeout=timeout) as client:
+        start = time.perf_counter()
+        discovery = client.get(f"/realms/{KEYCLOAK_REALM}/.well-known/openid-configuration")
+        rtt = _elapsed_ms(start)
+        if discovery.status_code == 404:
+            raise RuntimeError(f"Keycloak answers but realm {KEYCLOAK_REALM!r} is not loaded")
+        discovery.raise_for_status()
+        version = "unknown"
+        login = client.post(
+            "/realms/master/protocol/openid-connect/token",
+            data={
+                "grant_type": "password",
+                "client_id": "admin-cli",
+                "username": "admin",
+                "password": get_settings()["KEYCLOAK_MASTER_PASSWORD"],
+            },
+        )
+        if login.status_code == 200:
+            token = login.json()["access_token"]
+            info = client.get("/admin/serverinfo", headers={"Authorization": f"Bearer {token}"})
+            if info.status_code == 200:
+                version = str(info.json()["systemInfo"]["version"])
+    return ProbeResult("Keycloak", f"{version} (realm {KEYCLOAK_REALM} loaded)", rtt)

@@ -18,7 +18,8 @@ import jsonschema
 import pytest
 import yaml
 
-from reference.config import DEFAULTS, REPO_ROOT, SERVER_VARIABLES
+from reference.config import DEFAULTS, REPO_ROOT, Settings
+from reference.setup.servers import REGISTRY
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 SCHEMA_FILE = REPO_ROOT / "course" / "services" / "compose-spec.json"
@@ -94,8 +95,8 @@ def test_a_broken_compose_file_fails_validation(
     assert any(expected in error for error in errors), errors
 
 
-def test_same_five_servers(compose: dict[str, Any]) -> None:
-    assert list(compose["services"]) == list(SERVER_VARIABLES)
+def test_one_service_per_registry_entry(compose: dict[str, Any]) -> None:
+    assert list(compose["services"]) == [entry.compose_service for entry in REGISTRY]
 
 
 def test_every_config_variable_is_documented_with_its_default(compose: dict[str, Any]) -> None:
@@ -103,14 +104,26 @@ def test_every_config_variable_is_documented_with_its_default(compose: dict[str,
 
 
 def test_each_service_names_the_variable_that_reaches_it(compose: dict[str, Any]) -> None:
-    for name, variable in SERVER_VARIABLES.items():
-        assert compose["services"][name]["x-course-variable"] == variable
+    for entry in REGISTRY:
+        assert compose["services"][entry.compose_service]["x-course-variable"] == entry.variable
 
 
-@pytest.mark.parametrize("server", list(SERVER_VARIABLES))
-def test_client_host_port_matches_the_default_url(compose: dict[str, Any], server: str) -> None:
-    service = compose["services"][server]
-    assert host_ports(service)[0] == url_port(DEFAULTS[SERVER_VARIABLES[server]])
+@pytest.mark.parametrize("entry", REGISTRY, ids=[entry.name for entry in REGISTRY])
+def test_client_host_port_matches_the_default_url(compose: dict[str, Any], entry: Any) -> None:
+    service = compose["services"][entry.compose_service]
+    assert host_ports(service)[0] == url_port(entry.default)
+
+
+@pytest.mark.parametrize("entry", REGISTRY, ids=[entry.name for entry in REGISTRY])
+def test_every_extra_setting_reaches_the_service(compose: dict[str, Any], entry: Any) -> None:
+    """A URL setting is one of the service's host ports; any other setting (a password, a secret)
+    is passed into the container with the same default, so both backends serve the same values."""
+    service = compose["services"][entry.compose_service]
+    for name, default in entry.extra.items():
+        if "://" in default:
+            assert Settings({name: default}).endpoint(name).port in host_ports(service), name
+        else:
+            assert service["environment"][name] == f"${{{name}:-{default}}}", name
 
 
 def test_rabbitmq_management_port_matches(compose: dict[str, Any]) -> None:
@@ -130,7 +143,9 @@ def test_every_service_has_a_healthcheck_a_pinned_image_and_a_named_volume(
         assert re.fullmatch(r"[\w./-]+:\d+\.\d+(\.\d+)?(-[a-z]+)?", image), (
             f"{name}: pin an exact tag, not {image!r}"
         )
-        volumes = [str(v).split(":")[0] for v in service.get("volumes", [])]
+        # Bind mounts of the repository's files (the Keycloak realm) are not where data lives.
+        sources = [str(v).split(":")[0] for v in service.get("volumes", [])]
+        volumes = [source for source in sources if not source.startswith("./")]
         assert volumes, f"{name} keeps no data in a volume"
         assert all(v in compose["volumes"] for v in volumes), f"{name}: undeclared volume"
 

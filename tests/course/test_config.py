@@ -47,8 +47,20 @@ def test_missing_env_file_is_empty(tmp_path: Path) -> None:
 
 
 def test_every_server_has_a_variable_with_a_default() -> None:
-    assert set(SERVER_VARIABLES) == {"postgres", "mongo", "redis", "kafka", "rabbitmq"}
+    assert list(SERVER_VARIABLES) == ["postgres", "mongo", "redis", "kafka", "rabbitmq", "keycloak"]
     assert set(SERVER_VARIABLES.values()) <= set(DEFAULTS)
+
+
+def test_endpoints_are_parsed_once_for_every_url_shape() -> None:
+    settings = get_settings()
+    assert settings.endpoint("KAFKA_BOOTSTRAP_SERVERS").port == int(
+        settings.kafka_bootstrap_servers.split(",")[0].rsplit(":", 1)[1]
+    )
+    amqp = settings.endpoint("AMQP_URL")
+    assert (amqp.username, amqp.path) == ("course", "/")
+    assert settings.endpoint("DATABASE_URL").path == "course"
+    with pytest.raises(ValueError, match="names no port"):
+        type(settings)({"X": "http://h/"}).endpoint("X")
 
 
 @pytest.mark.parametrize(

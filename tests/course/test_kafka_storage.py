@@ -19,7 +19,7 @@ import pytest
 
 from course.services.native import kafka
 from course.services.native.kafka import KafkaServer, new_cluster_id, server_properties
-from reference.config import REPO_ROOT
+from reference.config import REPO_ROOT, get_settings
 
 # 16 bytes whose URL-safe base64 starts with "-" (0xf8 >> 2 == 62, the alphabet's "-").
 DASH_LEADING = uuid.UUID(bytes=bytes([0xF8]) + bytes(range(1, 16)))
@@ -47,7 +47,7 @@ def test_a_dash_leading_or_reserved_draw_is_drawn_again(monkeypatch: pytest.Monk
 def test_no_format_argument_can_be_read_as_an_option() -> None:
     """Every value travels inside its ``--option=value`` argument, never as an argument of its own."""
     cluster_id = "-" + "A" * 21
-    command = KafkaServer().format_command(cluster_id)
+    command = KafkaServer(get_settings()).format_command(cluster_id)
     assert f"--cluster-id={cluster_id}" in command
     assert cluster_id not in command
 
@@ -66,7 +66,7 @@ def state_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def test_kafka_storage_formats_with_a_dash_leading_cluster_id(state_dir: Path) -> None:
     """The real StorageTool accepts an id that starts with "-" (an id Kafka itself would never
     draw, but one the format command must not misread), and records it in meta.properties."""
-    server = KafkaServer()
+    server = KafkaServer(get_settings())
     if server.missing():
         pytest.fail(f"Kafka is not installed ({', '.join(server.missing())}): run ./dev up")
     paths = server.paths()

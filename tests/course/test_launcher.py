@@ -14,7 +14,13 @@ import pytest
 import redis
 
 from course.services.base import ServiceError
-from course.services.launcher import Launcher, port_holder, validate_names
+from course.services.launcher import (
+    Launcher,
+    chapters_so_far,
+    port_holder,
+    servers_for,
+    validate_names,
+)
 from reference.config import get_settings
 
 pytestmark = pytest.mark.xdist_group("launcher")
@@ -133,7 +139,20 @@ def test_unknown_name_lists_the_valid_ones() -> None:
 
 def test_names_come_back_in_canonical_order() -> None:
     assert validate_names(["rabbitmq", "postgres"]) == ["postgres", "rabbitmq"]
-    assert validate_names([]) == ["postgres", "mongo", "redis", "kafka", "rabbitmq"]
+    assert validate_names([]) == ["postgres", "mongo", "redis", "kafka", "rabbitmq", "keycloak"]
+
+
+def test_up_without_names_starts_what_the_chapters_so_far_need(tmp_path: Path) -> None:
+    """Chapters are found from the checkout's notebooks and exercise folders; --chapter picks one."""
+    assert chapters_so_far(tmp_path) == []
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "00_setup.ipynb").write_text("{}")
+    (tmp_path / "exercises" / "03_auth").mkdir(parents=True)
+    assert chapters_so_far(tmp_path) == ["00", "03"]
+    assert servers_for(["03"]) == ["keycloak"]
+    assert servers_for(["3"]) == ["keycloak"]
+    with pytest.raises(ServiceError, match="no chapter 42"):
+        servers_for(["42"])
 
 
 def test_logs_show_the_server_log(launcher: Launcher) -> None:

@@ -1,7 +1,8 @@
 """Each probe does a real round trip to its live server and says what answered; a closed port raises.
 
-The servers are the five at ``reference.config.get_settings()`` (docker compose or the native launcher);
-``ensure_server`` starts a missing one natively unless ``COURSE_AUTOSTART=0``.
+The servers are every registry entry at ``reference.config.get_settings()`` (docker compose or the
+native launcher); ``ensure_server`` starts a missing one natively unless ``COURSE_AUTOSTART=0`` (a
+heavy one, Keycloak, even then: ``./dev test`` leaves it to the tests that need it).
 """
 
 from __future__ import annotations
@@ -11,19 +12,17 @@ import socket
 
 import pytest
 
-from course.services.probes import (
-    PROBES,
+from course.testing.fixtures import ensure_server
+from reference.config import SERVER_VARIABLES, Settings, get_settings
+from reference.setup.probes import (
+    is_genuine,
     kafka_version,
     mongo_flavour,
     mongo_is_genuine,
-    probe_kafka,
     probe_mongo,
-    probe_postgres,
-    probe_rabbitmq,
     probe_redis,
 )
-from course.testing.fixtures import ensure_server
-from reference.config import SERVER_VARIABLES, get_settings
+from reference.setup.servers import REGISTRY, SERVERS, needed_by, probe, server
 
 EXPECTED = {
     "postgres": ("PostgreSQL", r"15\.\d+"),
@@ -31,6 +30,7 @@ EXPECTED = {
     "redis": ("Redis", r"7\.0\.\d+"),
     "kafka": ("Apache Kafka", r"4\.1 \(metadata\.version 4\.1-IV\d\)"),
     "rabbitmq": ("RabbitMQ", r"3\.10\.\d+"),
+    "keycloak": ("Keycloak", r"26\.7\.3 \(realm course loaded\)"),
 }
 
 
@@ -41,35 +41,40 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_one_probe_per_server() -> None:
-    assert list(PROBES) == list(SERVER_VARIABLES)
+def test_every_registry_entry_is_probed_and_configured() -> None:
+    assert list(EXPECTED) == list(SERVERS) == list(SERVER_VARIABLES)
+    assert len({entry.variable for entry in REGISTRY}) == len(REGISTRY)
 
 
-@pytest.mark.parametrize("server", list(SERVER_VARIABLES))
-def test_probe_reports_flavour_version_and_round_trip(server: str) -> None:
-    ensure_server(server)
-    result = PROBES[server](get_settings().url_for(server), 5.0)
-    flavour, version = EXPECTED[server]
+def test_an_unknown_server_is_a_value_error_naming_the_valid_ones() -> None:
+    with pytest.raises(ValueError, match="valid names are: postgres, mongo"):
+        server("mysql")
+
+
+def test_chapters_name_their_servers() -> None:
+    assert needed_by(["00"]) == ["postgres", "mongo", "redis", "kafka", "rabbitmq"]
+    assert needed_by(["03"]) == ["keycloak"]
+    assert needed_by(["99"]) == []
+
+
+@pytest.mark.parametrize("name", list(SERVERS))
+def test_probe_reports_flavour_version_and_round_trip(name: str) -> None:
+    ensure_server(name)
+    result = probe(name, get_settings().url_for(name), 5.0)
+    flavour, version = EXPECTED[name]
     assert re.fullmatch(flavour, result.flavour), result
     assert re.fullmatch(version, result.version), result
     assert 0 < result.rtt_ms < 5000
 
 
-@pytest.mark.parametrize(
-    ("probe", "url"),
-    [
-        (probe_postgres, "postgresql://course:course@127.0.0.1:{port}/course"),
-        (probe_mongo, "mongodb://127.0.0.1:{port}/?directConnection=true"),
-        (probe_redis, "redis://:course@127.0.0.1:{port}/0"),
-        (probe_kafka, "127.0.0.1:{port}"),
-        (probe_rabbitmq, "amqp://course:course@127.0.0.1:{port}/%2F"),
-    ],
-    ids=list(SERVER_VARIABLES),
-)
-def test_probe_of_a_closed_port_raises(probe: object, url: str) -> None:
-    assert callable(probe)
+@pytest.mark.parametrize("name", list(SERVERS))
+def test_probe_of_a_closed_port_raises(name: str) -> None:
+    entry = server(name)
+    port = Settings({entry.variable: entry.default}).endpoint(entry.variable).port
+    url = entry.default.replace(f":{port}", f":{closed_port()}", 1)
+    assert url != entry.default
     with pytest.raises(Exception):  # noqa: B017, PT011 - each client raises its own error type
-        probe(url.format(port=closed_port()), 1.0)
+        probe(name, url, 1.0)
 
 
 def test_probe_with_wrong_credentials_raises() -> None:
@@ -83,6 +88,17 @@ def test_mongo_genuineness_matches_the_flavour() -> None:
     ensure_server("mongo")
     url = get_settings().mongodb_url
     assert mongo_is_genuine(url) == (probe_mongo(url).flavour == "MongoDB")
+
+
+def test_one_rule_for_genuine_mongodb(mongo_db: object) -> None:
+    """The reference's check and the probe agree on the live server, and on replies that used to
+    split them: a reply without gitVersion is not genuine MongoDB for either."""
+    from reference.databases.mongo import is_genuine_mongodb
+
+    assert is_genuine_mongodb(mongo_db) == mongo_is_genuine(get_settings().mongodb_url)  # type: ignore[arg-type]
+    assert not is_genuine({"version": "5.0.0"})
+    assert not is_genuine({"version": "4.4.0", "gitVersion": "x", "compatibleServer": "y"})
+    assert is_genuine({"version": "7.0.16", "gitVersion": "18b9"})
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from course.services.base import Progress, ServiceError, spawn
 from course.services.native.jvm import MavenJarServer
+from reference.config import Settings
 
 KAFKA_VERSION = "4.1.1"
 CLIENT_PORT = 19092
@@ -110,9 +111,9 @@ class KafkaServer(MavenJarServer):
     pom = POM
     jars = f"Apache Kafka {KAFKA_VERSION} jars"
 
-    def __init__(self, bootstrap_servers: str = f"{HOST}:{CLIENT_PORT}") -> None:
+    def __init__(self, settings: Settings) -> None:
         # The client port comes from KAFKA_BOOTSTRAP_SERVERS; the controller listens one above it.
-        self.client_port = int(bootstrap_servers.split(",")[0].rsplit(":", 1)[1])
+        self.client_port = settings.endpoint("KAFKA_BOOTSTRAP_SERVERS").port
         self.controller_port = self.client_port + 1
         self.ports = (self.client_port, self.controller_port)
 

@@ -21,7 +21,6 @@ import hashlib
 import shutil
 import subprocess
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from course.services.base import (
     STATE_ROOT,
@@ -30,6 +29,7 @@ from course.services.base import (
     spawn,
 )
 from course.services.native.jvm import MavenJarServer
+from reference.config import Settings
 
 PORT = 17017
 HOST = "127.0.0.1"
@@ -64,8 +64,8 @@ class MongoServer(MavenJarServer):
     pom = POM
     jars = f"mongo-java-server {MONGO_JAVA_SERVER_VERSION} jars"
 
-    def __init__(self, url: str = f"mongodb://{HOST}:{PORT}/") -> None:
-        self.port = urlsplit(url).port or PORT
+    def __init__(self, settings: Settings) -> None:
+        self.port = settings.endpoint("MONGODB_URL").port
         self.ports = (self.port,)
 
     @property

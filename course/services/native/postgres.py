@@ -12,12 +12,12 @@ import shutil
 import signal
 import subprocess
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
 
 from course.services.base import NativeServer, Paths, Progress, ServiceError, apt_install
+from reference.config import Settings
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -25,13 +25,13 @@ BIN = Path("/usr/lib/postgresql/15/bin")
 class PostgresServer(NativeServer):
     name = "postgres"
 
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        self.url = url
-        self.port = parts.port or 5432
-        self.user = parts.username or "postgres"
-        self.password = parts.password or ""
-        self.database = parts.path.lstrip("/") or self.user
+    def __init__(self, settings: Settings) -> None:
+        endpoint = settings.endpoint("DATABASE_URL")
+        self.url = settings.database_url
+        self.port = endpoint.port
+        self.user = endpoint.username or "postgres"
+        self.password = endpoint.password
+        self.database = endpoint.path or self.user
         self.ports = (self.port,)
 
     def paths(self) -> Paths:

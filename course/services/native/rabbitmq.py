@@ -12,9 +12,9 @@ import os
 import signal
 import subprocess
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from course.services.base import NativeServer, Progress, apt_install, spawn
+from reference.config import Settings
 
 BIN = Path("/usr/lib/rabbitmq/bin")
 NODE = "course@localhost"
@@ -23,12 +23,12 @@ NODE = "course@localhost"
 class RabbitMQServer(NativeServer):
     name = "rabbitmq"
 
-    def __init__(self, url: str, management_url: str) -> None:
-        parts = urlsplit(url)
-        self.port = parts.port or 5672
-        self.user = unquote(parts.username or "guest")
-        self.password = unquote(parts.password or "guest")
-        self.management_port = urlsplit(management_url).port or 15672
+    def __init__(self, settings: Settings) -> None:
+        endpoint = settings.endpoint("AMQP_URL")
+        self.port = endpoint.port
+        self.user = endpoint.username or "guest"
+        self.password = endpoint.password or "guest"
+        self.management_port = settings.endpoint("RABBITMQ_MANAGEMENT_URL").port
         # Distribution and epmd ports follow the client port so two checkouts can coexist.
         self.dist_port = self.port + 2
         self.epmd_port = self.port + 3

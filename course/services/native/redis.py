@@ -7,18 +7,18 @@ fsync and exit cleanly), as the compose service's volume does.
 from __future__ import annotations
 
 import shutil
-from urllib.parse import urlsplit
 
 from course.services.base import NativeServer, Progress, apt_install, spawn
+from reference.config import Settings
 
 
 class RedisServer(NativeServer):
     name = "redis"
 
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        self.port = parts.port or 6379
-        self.password = parts.password or ""
+    def __init__(self, settings: Settings) -> None:
+        endpoint = settings.endpoint("REDIS_URL")
+        self.port = endpoint.port
+        self.password = endpoint.password
         self.ports = (self.port,)
 
     def missing(self) -> list[str]:

@@ -12,9 +12,11 @@ from typing import Any
 
 from pymongo.database import Database
 
+from reference.setup.probes import is_genuine
+
 
 def is_genuine_mongodb(db: Database[Any]) -> bool:
-    """``True`` for a real ``mongod``; ``False`` for a compatible server (it names itself in
-    ``buildInfo`` as ``compatibleServer``)."""
-    info = db.client.admin.command("buildInfo")
-    return "compatibleServer" not in info
+    """``True`` for a real ``mongod``; ``False`` for a compatible server. The course's one rule
+    (:func:`reference.setup.probes.is_genuine`): genuine MongoDB reports ``gitVersion`` and no
+    ``compatibleServer``."""
+    return is_genuine(db.client.admin.command("buildInfo"))

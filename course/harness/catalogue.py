@@ -196,10 +196,17 @@ def chapters(exercises: list[Exercise] | None = None) -> dict[str, list[Exercise
     return grouped
 
 
-def nearest_ids(target: str, limit: int = 3) -> list[str]:
-    """The catalogued ids closest to a mistyped one (difflib), in course order."""
+def nearest_ids(target: str, limit: int = 4) -> list[str]:
+    """The catalogued ids closest to a mistyped one (difflib), in course order.
+
+    ``2.9`` is read as ``02.9`` first: a dropped leading zero is the commonest slip.
+    """
     ids = [exercise.id for exercise in ordered()]
-    close = set(difflib.get_close_matches(target, ids, n=limit, cutoff=0.5))
+    chapter, dot, number = target.strip().partition(".")
+    padded = f"{chapter.zfill(2)}.{number}" if dot and chapter.isdigit() else target
+    if padded in ids:
+        return [padded]
+    close = set(difflib.get_close_matches(padded, ids, n=limit, cutoff=0.7))
     return [exercise_id for exercise_id in ids if exercise_id in close]
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -13,7 +15,7 @@ from rich.markup import escape
 
 from course.harness import catalogue as catalogue_module
 from course.harness import learner
-from course.harness.loader import Exercise, catalogue, exercises_root
+from course.harness.loader import CatalogueError, Exercise, catalogue, exercises_root
 from course.harness.progress import Progress
 from course.harness.runner import DEFAULT_TIMEOUT, RunResult
 
@@ -38,7 +40,10 @@ def _one(console: Console, exercise_id: str | None) -> Exercise:
         return found
     known = catalogue()
     if exercise_id not in known:
-        raise _fail(console, f"no exercise {exercise_id!r}; known: {', '.join(known)}")
+        raise _fail(
+            console,
+            f"no exercise {exercise_id!r}. {catalogue_module.did_you_mean(exercise_id).strip()}",
+        )
     return known[exercise_id]
 
 
@@ -50,6 +55,9 @@ def check(
         list[str] | None, typer.Argument(help="Exercise ids (00.1) or chapters (00_setup, 00).")
     ] = None,
     everything: Annotated[bool, typer.Option("--all", help="Check every exercise.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List every failing test, not only the first.")
+    ] = False,
     timeout: Timeout = DEFAULT_TIMEOUT,
 ) -> None:
     """Grade your exercises: the named ones, a chapter, --all, or (by default) the current one."""
@@ -61,8 +69,10 @@ def check(
             raise _fail(console, str(error)) from None
     else:
         exercises = [_one(console, None)]
-    if not learner.check(console, exercises, timeout=timeout):
+    if not learner.check(console, exercises, timeout=timeout, verbose=verbose):
         raise typer.Exit(1)
+    console.print()
+    learner.print_next(console, exercises[-1])
 
 
 def watch(
@@ -109,12 +119,29 @@ def reset(
         path = learner.reset(exercise)
     except learner.ResetError as error:
         raise _fail(console, str(error), 1) from None
-    console.print(f"Restored {path} from git (HEAD:{exercise.stub}).")
+    console.print(
+        f"Restored {path} from git (HEAD:{exercise.stub}); its status and hints start afresh."
+    )
 
 
 def progress() -> None:
-    """Show every chapter's progress and each exercise's status."""
+    """Show every chapter's progress and each exercise's status, difficulty and estimated time."""
     learner.show_progress(_console())
+
+
+def solution(exercise_id: Annotated[str, typer.Argument(help="Exercise id.")]) -> None:
+    """Show the reference solution of an exercise you have passed."""
+    console = _console()
+    exercise = _one(console, exercise_id)
+    try:
+        text = learner.solution_text(exercise)
+    except learner.SolutionUnavailable as error:
+        raise _fail(console, str(error), 1) from None
+    # A plain line, not a rule: a rule truncates the path to the terminal's width.
+    console.print(
+        f"# {exercise.id} {escape(exercise.title)} — reference solution ({exercise.solution})"
+    )
+    console.print(text, markup=False, highlight=False, end="")
 
 
 def grade(
@@ -292,7 +319,23 @@ def notebooks_check(
         raise typer.Exit(1)
 
 
+def _catalogue_errors_explained(command: Callable[..., None]) -> Callable[..., None]:
+    """Run ``command``; an unusable exercises.toml is reported as its messages, not a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except CatalogueError as error:
+            console = _console()
+            for line in str(error).splitlines():
+                console.print(f"[red]{escape(line)}[/]")
+            raise typer.Exit(2) from None
+
+    return run
+
+
 def register(app: typer.Typer) -> None:
     """Add the harness commands to the top-level ``course`` app."""
-    for command in (check, watch, hint, reset, progress, grade, verify):
-        app.command()(command)
+    for command in (check, watch, hint, reset, progress, solution, grade, verify):
+        app.command()(_catalogue_errors_explained(command))

@@ -1,8 +1,12 @@
-"""What the learner runs: check, watch, hint, reset and progress.
+"""What the learner runs: check, watch, hint, reset, progress and solution.
 
 ``check`` first makes sure the servers an exercise needs answer (a probe with a real client), then runs
 the exercise's grading tests in a subprocess and shows, per exercise, how many tests pass and the first
-failing test's docstring and message, followed by a progress bar per chapter.
+failing test's docstring and message (``--verbose``: every failing test), followed by a progress bar
+per chapter and, after a pass, the next exercise and its command. A file that does not parse is shown
+as Python's error with its line and a caret, without running the tests (their failures would all be
+that one error, shown under whichever test came first). ``solution`` shows the reference answer only
+once the exercise has passed, and says so when the course ships without ``solutions/``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from course.harness.runner import DEFAULT_TIMEOUT, RunResult, TestOutcome, run_g
 from reference.config import REPO_ROOT, get_settings
 
 PROBE_TIMEOUT = 3.0
+# Where `course solution` reads reference answers. An instructor may ship the course without it.
+SOLUTIONS = REPO_ROOT / "solutions"
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,17 @@ def explain(test: TestOutcome) -> str:
     return f"{kind}: {message}"
 
 
-def print_result(console: Console, result: RunResult) -> None:
+def print_failure(console: Console, failure: TestOutcome, heading: str) -> None:
+    """One failing test: its name, its docstring (what it checks) and the message to read first."""
+    console.print(f"  {heading}: [bold]{escape(failure.name)}[/]")
+    if failure.doc:
+        console.print("  " + escape(failure.doc).replace("\n", "\n  "), style="cyan")
+    lines = explain(failure).splitlines()
+    shown = "\n".join(lines[:12]) + ("\n…" if len(lines) > 12 else "")
+    console.print("  " + escape(shown).replace("\n", "\n  "), style="yellow")
+
+
+def print_result(console: Console, result: RunResult, *, verbose: bool = False) -> None:
     exercise = result.exercise
     head = f"{exercise.id}  {escape(exercise.title)}"
     count = f"{result.passed}/{result.total} tests pass"
@@ -94,13 +110,45 @@ def print_result(console: Console, result: RunResult) -> None:
         failure is None
     ):  # pragma: no cover - ok is False only with a failure, timeout or collect error
         return
-    console.print(f"  First failing test: [bold]{escape(failure.name)}[/]")
-    if failure.doc:
-        console.print("  " + escape(failure.doc).replace("\n", "\n  "), style="cyan")
-    lines = explain(failure).splitlines()
-    shown = "\n".join(lines[:12]) + ("\n…" if len(lines) > 12 else "")
-    console.print("  " + escape(shown).replace("\n", "\n  "), style="yellow")
+    if verbose:
+        failures = [t for t in result.tests if t.counted and not t.passed]
+        for number, test in enumerate(failures, start=1):
+            print_failure(console, test, f"Failing test {number}/{len(failures)}")
+    else:
+        print_failure(console, failure, "First failing test")
+        if result.total - result.passed > 1:
+            console.print("  (course check --verbose lists every failing test)", style="dim")
     console.print(f"  Your file: {exercises_root() / exercise.relative_path}", style="dim")
+
+
+def syntax_error(exercise: Exercise) -> SyntaxError | None:
+    """Python's complaint about the learner's file, if it does not parse (None when it does, or is
+    missing: the grading run reports a missing file itself)."""
+    path = exercises_root() / exercise.relative_path
+    try:
+        source = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        compile(source, str(path), "exec", dont_inherit=True)
+    except SyntaxError as error:  # IndentationError and TabError are SyntaxErrors too
+        return error
+    return None
+
+
+def print_syntax_error(console: Console, exercise: Exercise, error: SyntaxError) -> None:
+    """``File …, line N``, the line itself and a caret under the column Python stopped at."""
+    console.print(
+        f"[red]✘ {exercise.id}  {escape(exercise.title)}[/]  your file does not parse: no test ran"
+    )
+    console.print(f'  File "{escape(str(error.filename))}", line {error.lineno}', style="dim")
+    text = (error.text or "").rstrip("\n")
+    if text.strip():
+        indent = len(text) - len(text.lstrip())
+        column = max((error.offset or 1) - 1 - indent, 0)
+        console.print("    " + escape(text.strip()))
+        console.print("    " + " " * column + "^", style="red")
+    console.print(f"  {type(error).__name__}: {escape(error.msg)}", style="yellow")
 
 
 def bar(done: int, total: int, width: int = 30) -> str:
@@ -123,7 +171,13 @@ def render_progress(
     console.print(table)
 
 
-def check(console: Console, exercises: list[Exercise], *, timeout: float = DEFAULT_TIMEOUT) -> bool:
+def check(
+    console: Console,
+    exercises: list[Exercise],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    verbose: bool = False,
+) -> bool:
     """Check servers, grade each exercise, record progress; True when every exercise passes."""
     down = unreachable_servers(server for ex in exercises for server in ex.servers)
     for problem in down.values():
@@ -132,6 +186,14 @@ def check(console: Console, exercises: list[Exercise], *, timeout: float = DEFAU
     all_ok = True
     root = exercises_root()
     for exercise in exercises:
+        broken = syntax_error(exercise)
+        if broken is not None:
+            all_ok = False
+            previous = progress.exercises.get(exercise.id, {}).get("total", 0)
+            progress.record(exercise.id, passed=0, total=int(previous), ok=False)
+            progress.save()
+            print_syntax_error(console, exercise, broken)
+            continue
         missing = [s for s in exercise.servers if s in down]
         if missing:
             all_ok = False
@@ -144,7 +206,7 @@ def check(console: Console, exercises: list[Exercise], *, timeout: float = DEFAU
         result = run_grading(exercise, root, timeout=timeout, env=probed)
         progress.record(exercise.id, passed=result.passed, total=result.total, ok=result.ok)
         progress.save()
-        print_result(console, result)
+        print_result(console, result, verbose=verbose)
         all_ok &= result.ok
     console.print()
     render_progress(console, progress, {ex.chapter for ex in exercises})
@@ -156,11 +218,37 @@ def current_exercise(progress: Progress) -> Exercise | None:
     return next((ex for ex in ordered() if not progress.is_done(ex.id)), None)
 
 
+def next_exercise(progress: Progress, after: Exercise) -> Exercise | None:
+    """The first unfinished exercise after ``after`` in course order, else the first unfinished one."""
+    course = ordered()
+    later = course[course.index(after) + 1 :] if after in course else []
+    return next((ex for ex in later if not progress.is_done(ex.id)), current_exercise(progress))
+
+
+def print_next(console: Console, after: Exercise, command: str = "check") -> None:
+    """After a pass: ``Next: 01.2 Title — course check 01.2`` (or that every exercise passes)."""
+    nxt = next_exercise(Progress.load(), after)
+    if nxt is None:
+        console.print("[green]Every exercise passes.[/]")
+    else:
+        console.print(f"Next: {nxt.id} {escape(nxt.title)} — course {command} {nxt.id}")
+
+
+def estimate(minutes: int) -> str:
+    """``~45 min`` or ``~1 h 30 min``."""
+    hours, rest = divmod(minutes, 60)
+    return (
+        f"~{hours} h {rest} min" if hours and rest else f"~{hours} h" if hours else f"~{rest} min"
+    )
+
+
 def show_progress(console: Console) -> None:
     progress = Progress.load()
     render_progress(console, progress)
     console.print()
-    table = Table("id", "chapter", "title", "status", "tests", "hints", box=None)
+    table = Table(
+        "id", "chapter", "title", "difficulty", "time", "status", "tests", "hints", box=None
+    )
     for exercise in ordered():
         status = progress.status(exercise.id)
         style = {"passed": "green", "failed": "red"}.get(status, "dim")
@@ -171,15 +259,19 @@ def show_progress(console: Console) -> None:
             exercise.id,
             exercise.chapter,
             escape(exercise.title),
+            "★" * exercise.difficulty + "☆" * (3 - exercise.difficulty),
+            estimate(exercise.minutes),
             f"[{style}]{status}[/]",
             tests,
             hints,
         )
     console.print(table)
+    left = sum(ex.minutes for ex in ordered() if not progress.is_done(ex.id))
     nxt = current_exercise(progress)
     if nxt is not None:
+        console.print(f"\nAbout {estimate(left)[1:]} of exercises left (estimates).")
         console.print(
-            f"\nNext: {nxt.id} {escape(nxt.title)} — {nxt.stub}.  Run: course check {nxt.id}"
+            f"Next: {nxt.id} {escape(nxt.title)} — {nxt.stub}.  Run: course check {nxt.id}"
         )
     else:
         console.print("\nEvery exercise passes.")
@@ -220,7 +312,8 @@ def original_stub(exercise: Exercise) -> bytes:
 
 
 def reset(exercise: Exercise) -> str:
-    """Overwrite the learner's file with the committed stub and forget its status; return the path."""
+    """Overwrite the learner's file with the committed stub and forget its status and the hints
+    shown (the next hint is the first again); return the path."""
     content = original_stub(exercise)
     target = exercises_root() / exercise.relative_path
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -241,8 +334,10 @@ def watch(
 ) -> int:
     """Re-check the current exercise whenever a file changes (or Enter is pressed).
 
-    With an id, watch that exercise until it passes; without one, move on to the next unfinished
-    exercise each time one passes. ``poll`` skips file events: Enter re-checks, ``q`` quits.
+    With an id, watch that exercise until it passes, then end with the next exercise's command;
+    without one, move on to the next unfinished exercise each time one passes. Each check redraws
+    the screen (clears it first) on a terminal; piped or captured output is appended, so it stays
+    readable in a log and a test. ``poll`` skips file events: Enter re-checks, ``q`` quits.
     """
     events: queue.Queue[str] = queue.Queue()
     stop = threading.Event()
@@ -270,8 +365,10 @@ def watch(
             if exercise is None:
                 console.print("[green]Every exercise passes.[/]")
                 return 0
+            console.clear()  # rich clears only a terminal: a pipe or a test keeps every check
             console.rule(f"{exercise.id} {escape(exercise.title)}")
             if check(console, [exercise], timeout=timeout):
+                print_next(console, exercise, "watch")
                 if exercise_id:
                     return 0
                 continue
@@ -296,3 +393,27 @@ def watch(
                 closed |= event == "eof"
     finally:
         stop.set()
+
+
+class SolutionUnavailable(RuntimeError):
+    """The reference solution cannot be shown (yet); the message says why and what to do."""
+
+
+def solution_text(exercise: Exercise) -> str:
+    """The reference solution, only once the learner's exercise has passed (a recorded pass)."""
+    path = SOLUTIONS / exercise.relative_path
+    if not SOLUTIONS.is_dir():
+        raise SolutionUnavailable(
+            f"This copy of the course ships without solutions/ (your instructor keeps them), so "
+            f"there is no reference answer for {exercise.id} to show. Your passing file is the answer."
+        )
+    progress = Progress.load()
+    if not progress.is_done(exercise.id):
+        raise SolutionUnavailable(
+            f"The reference solution for {exercise.id} is shown once your exercise passes "
+            f"(now: {progress.status(exercise.id)}). Run: course check {exercise.id}"
+            f" — stuck? course hint {exercise.id}"
+        )
+    if not path.is_file():
+        raise SolutionUnavailable(f"solutions/ has no {exercise.relative_path}")
+    return path.read_text()

@@ -57,7 +57,9 @@ class Progress:
         }
 
     def forget(self, exercise_id: str) -> None:
+        """Back to untouched: no status, and the next hint is the first again."""
         self.exercises.pop(exercise_id, None)
+        self.hints.pop(exercise_id, None)
 
     def is_done(self, exercise_id: str) -> bool:
         return self.exercises.get(exercise_id, {}).get("status") == "passed"

@@ -6,7 +6,8 @@ compared case-insensitively, exactly one token — and answers 401 with ``WWW-Au
 otherwise. The guide's ``authorization.substring(7)`` takes any seven characters off any header
 (``Basic …``, ``Token …``) and calls the rest a token. Two authenticators ship here:
 :class:`StaticTokens` (a dict, for tests and notebooks) and :class:`HmacTokens` (signed, stateless).
-Chapter 03 swaps in JWT through the same seam. The GraphQL app (``reference.api_design.graphql``)
+Chapter 03 swaps in JWT through the same seam (:class:`reference.auth.authenticator.JwtAuthenticator`;
+the grammar lives in :mod:`reference.auth.bearer`). The GraphQL app (``reference.api_design.graphql``)
 uses the same :class:`Principal`, :func:`parse_bearer` and authenticators. Taught in
 ``notebooks/01_api_design_rest.ipynb``, ``notebooks/01_api_design_graphql.ipynb`` and
 ``notebooks/01_api_design_grpc.ipynb``.
@@ -17,7 +18,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,6 +26,7 @@ from fastapi import Request
 from fastapi.security import HTTPBearer
 
 from reference.api_design.problems import Unauthorized
+from reference.auth.bearer import BearerError, parse_authorization, parse_bearer
 from reference.databases.models import UserRole
 
 
@@ -48,16 +49,7 @@ class Principal:
 
 Authenticator = Callable[[str], "Principal | None"]
 
-# RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-_BEARER = re.compile(r"^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*) *$")
-
-
-def parse_bearer(header: str | None) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header, or ``None`` if it is not one."""
-    if not header:
-        return None
-    match = _BEARER.match(header)
-    return match.group(1) if match else None
+__all__ = ["Authenticator", "BearerAuth", "HmacTokens", "Principal", "StaticTokens", "parse_bearer"]
 
 
 class StaticTokens:
@@ -115,14 +107,15 @@ class BearerAuth(HTTPBearer):
         known = getattr(request.state, "principal", None)
         if isinstance(known, Principal):  # authenticated earlier in this request (the REST gate)
             return known
-        header = request.headers.get("Authorization")
-        if header is None:
-            raise Unauthorized()
-        token = parse_bearer(header)
-        if token is None:
-            raise Unauthorized(
-                "The Authorization header is not 'Bearer <token>'.", "invalid_request"
-            )
+        try:
+            # Every Authorization header sent: two are ambiguous (which did a proxy add?).
+            token = parse_authorization(request.headers.getlist("Authorization"))
+        except BearerError as refused:
+            raise (
+                Unauthorized(refused.description + ".", refused.error)
+                if refused.error
+                else Unauthorized()
+            ) from None
         principal = self.authenticator(token)
         if principal is None:
             raise Unauthorized("The bearer token is not valid.", "invalid_token")

@@ -4,14 +4,25 @@
 one token of the ``b64token`` alphabet. No header is a plain challenge (§3.1: no error code when the
 request had no credentials); anything else that is not one bearer token is ``invalid_request``.
 The guide's ``authorization.substring(7)`` took seven characters off any header: ``Digest <jwt>``
-was accepted and ``Bearerabc`` became the token ``bc``. Taught in ``notebooks/03_auth_tokens.ipynb``.
+was accepted and ``Bearerabc`` became the token ``bc``. Chapter 01's REST, GraphQL and gRPC entry points parse with these. Taught in
+``notebooks/03_auth_tokens.ipynb``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-from reference.api_design.auth import parse_bearer
+# RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+_BEARER = re.compile(r"^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*) *$")
+
+
+def parse_bearer(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or ``None`` if it is not one."""
+    if not header:
+        return None
+    match = _BEARER.match(header)
+    return match.group(1) if match else None
 
 
 class BearerError(Exception):

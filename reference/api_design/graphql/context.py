@@ -4,7 +4,7 @@ Pattern: build everything request-scoped in the context getter. FastAPI calls ``
 every HTTP request and every WebSocket connection, so each gets its own loaders (caches) — one
 caller's cached rows can never answer another caller's query. The caller is the same
 :class:`~reference.api_design.auth.Principal` the REST app uses, read from ``Authorization: Bearer``
-by the same :func:`~reference.api_design.auth.parse_bearer` and checked by the app's authenticator. Taught in
+by the same :func:`~reference.auth.bearer.parse_authorization` and checked by the app's authenticator. Taught in
 ``notebooks/01_api_design_graphql.ipynb``.
 """
 
@@ -15,9 +15,10 @@ from starlette.requests import HTTPConnection
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
-from reference.api_design.auth import Principal, parse_bearer
+from reference.api_design.auth import Principal
 from reference.api_design.graphql.errors import Unauthenticated
 from reference.api_design.graphql.loaders import Loaders, make_loaders
+from reference.auth.bearer import BearerError, parse_authorization
 
 
 class Context(BaseContext):
@@ -49,8 +50,11 @@ def require_principal(info: Info[Context, None]) -> Principal:
 async def get_context(connection: HTTPConnection) -> Context:
     """FastAPI dependency: one new :class:`Context` per request or WebSocket connection."""
     state = connection.app.state
-    token = parse_bearer(connection.headers.get("authorization"))
-    # No header, not "Bearer <token>", or a token the authenticator rejects: no principal, and
-    # every resolver that needs one answers UNAUTHENTICATED.
+    # No header, two headers, not "Bearer <token>", or a token the authenticator rejects: no
+    # principal, and every resolver that needs one answers UNAUTHENTICATED.
+    try:
+        token: str | None = parse_authorization(connection.headers.getlist("authorization"))
+    except BearerError:
+        token = None
     principal = state.authenticator(token) if token is not None else None
     return Context(sessions=state.sessions, listen_url=state.database_url, principal=principal)

@@ -31,7 +31,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from sqlalchemy import Engine, create_engine
 
 from reference.api_design.auth import Authenticator, HmacTokens
-from reference.api_design.grpc.auth import authenticate
+from reference.api_design.grpc.auth import AuthInterceptor, authenticate
 from reference.api_design.grpc.errors import Unauthenticated, status_for
 from reference.api_design.grpc.gen.user.v1 import user_pb2, user_pb2_grpc
 from reference.api_design.grpc.repository import UserRepository
@@ -157,7 +157,11 @@ def start_server(
     # so anonymous watchers could lock every caller out; the stream slots do the bounding instead.
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_streams + unary_workers),
-        interceptors=[UndecodableRequests(authenticator)],
+        # Authentication first: a refused caller learns nothing about request bodies either.
+        interceptors=[
+            AuthInterceptor(authenticator, SERVICE_NAME),
+            UndecodableRequests(authenticator),
+        ],
         options=[("grpc.max_receive_message_length", max_message_bytes)],
     )
     servicer = UserServicer(

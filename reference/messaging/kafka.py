@@ -177,11 +177,14 @@ class Processor:
                     self._commit(tp, done)
         return result
 
-    def run_until_caught_up(self, max_batches: int = 120, timeout_ms: int = 500) -> BatchResult:
+    def run_until_caught_up(self, max_seconds: float = 60.0, timeout_ms: int = 500) -> BatchResult:
         """Process batches until this member has partitions and has committed up to their ends (a
-        demo's and a test's stopping point; a service loops forever). Bounded by ``max_batches``."""
+        demo's and a test's stopping point; a service loops forever). Bounded by ``max_seconds``:
+        joining a group whose old member died waits for that member's session to expire, and a poll
+        without partitions can return at once, so a count of polls is no bound."""
         total = BatchResult()
-        for _ in range(max_batches):
+        deadline = time.monotonic() + max_seconds
+        while time.monotonic() < deadline:
             batch = self.process_batch(timeout_ms)
             for name in vars(total):
                 setattr(total, name, getattr(total, name) + getattr(batch, name))

@@ -209,7 +209,12 @@ def test_consumer_killed_between_effect_and_commit_applies_the_effect_once(
         )
 
     redelivered: list[Event] = []
-    drain(processor(bootstrap, group, topic, producer, dlq, lambda e: None))
+
+    def handle(e: Event) -> None:
+        redelivered.append(e)
+        credit(e)
+
+    drain(processor(bootstrap, group, topic, producer, dlq, handle))
     assert len(redelivered) == 1  # Kafka delivered it again …
     with pg_engine.connect() as conn:  # … and the balance moved once
         assert conn.execute(text("SELECT balance FROM accounts")).scalar() == 25

@@ -139,6 +139,9 @@ class TokenVerifier:
     issuer: str
     audience: str
     typ: str = ACCESS_TYP
+    # Providers that put "JWT" in the header say what a token is in a claim instead (Keycloak:
+    # "typ": "Bearer" for access, "ID" for ID tokens, "Refresh" for refresh tokens).
+    claim_typ: str | None = None
     leeway: int = 0
     _keys: dict[str, jwt.PyJWK] = field(default_factory=dict, repr=False)
 
@@ -184,4 +187,6 @@ class TokenVerifier:
             raise InvalidToken("not yet valid") from None
         except jwt.PyJWTError as error:
             raise InvalidToken(type(error).__name__) from None
+        if self.claim_typ is not None and claims.get("typ") != self.claim_typ:
+            raise InvalidToken(f"typ claim is not {self.claim_typ}")
         return claims

@@ -1,0 +1,215 @@
+"""OIDC login against the course's Keycloak: authorization code + PKCE S256 through the login app,
+state single-use (bad or replayed → 400), nonce and audience checked, identity keyed on iss+sub,
+unverified email never linked; Keycloak access tokens accepted by the JwtAuthenticator beside the
+course's own; client credentials; the guide's auth URL beside ours.
+
+The browser is scripted with httpx (Keycloak's login form; its cookies are marked Secure even on
+http, so they are carried by hand)."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from guide.auth.oauth import GoogleOAuth
+from reference.auth.authenticator import JwtAuthenticator
+from reference.auth.oidc import (
+    AccountDirectory,
+    Identity,
+    LoginFailed,
+    OidcClient,
+    login_app,
+    provider_verifier,
+)
+from reference.databases.models import UserRole
+from reference.setup.connect import CourseRealm
+
+CALLBACK = "http://127.0.0.1:9/callback"  # never contacted: the test carries the redirect
+
+
+def browser_login(authorization_url: str, user: str, password: str) -> dict[str, str]:
+    """Open the authorization URL, submit Keycloak's login form; the callback's query."""
+    cookies: dict[str, str] = {}
+
+    def send(method: str, url: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+        response = client.request(method, url, headers=headers, **kwargs)
+        for header in response.headers.get_list("set-cookie"):
+            name, _, rest = header.partition("=")
+            cookies[name.strip()] = rest.split(";", 1)[0]
+        return response
+
+    with httpx.Client(timeout=20) as client:
+        page = send("GET", authorization_url)
+        form = re.search(r'<form[^>]*id="kc-form-login"[^>]*action="([^"]+)"', page.text)
+        assert form, f"no login form (HTTP {page.status_code})"
+        answer = send(
+            "POST", html.unescape(form.group(1)), data={"username": user, "password": password}
+        )
+    assert answer.status_code == 302, answer.text[:300]
+    location = answer.headers["location"]
+    assert location.startswith(CALLBACK), location
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+@pytest.fixture
+def oidc(keycloak_realm: CourseRealm, redis_client: redis.Redis, redis_prefix: str) -> OidcClient:
+    return OidcClient(
+        keycloak_realm.issuer,
+        keycloak_realm.web_client_id,
+        keycloak_realm.web_client_secret,
+        CALLBACK,
+        redis_client,
+        prefix=redis_prefix,
+    )
+
+
+@pytest.fixture
+def app(oidc: OidcClient, redis_client: redis.Redis, redis_prefix: str) -> TestClient:
+    return TestClient(login_app(oidc, AccountDirectory(redis_client, redis_prefix + "acct:")))
+
+
+def start(app: TestClient) -> str:
+    response = app.get("/login", follow_redirects=False)
+    assert response.status_code == 302
+    return str(response.headers["location"])
+
+
+def test_login_sends_pkce_s256_nonce_state_and_openid(app: TestClient) -> None:
+    query = parse_qs(urlsplit(start(app)).query)
+    assert query["code_challenge_method"] == ["S256"]
+    assert len(query["code_challenge"][0]) == 43
+    assert query["nonce"][0]
+    assert query["state"][0]
+    assert "openid" in query["scope"][0].split()
+
+
+def test_guide_auth_url_lacks_what_ours_has(app: TestClient) -> None:
+    guide = GoogleOAuth("course-web", "s", CALLBACK).get_auth_url("fixed-state")
+    ours = start(app)
+    for parameter in ("code_challenge=", "nonce=", "openid"):
+        assert parameter not in guide
+        assert parameter in ours
+
+
+def test_alice_logs_in(app: TestClient, keycloak_realm: CourseRealm) -> None:
+    callback = browser_login(start(app), "alice", keycloak_realm.passwords["alice"])
+    answer = app.get("/callback", params=callback)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["issuer"] == keycloak_realm.issuer
+    assert "user" in body["roles"]
+    assert "manager" not in body["roles"]
+    # The same person logging in again lands in the same account.
+    again = app.get(
+        "/callback", params=browser_login(start(app), "alice", keycloak_realm.passwords["alice"])
+    )
+    assert again.json()["account"] == body["account"]
+
+
+def test_bad_and_replayed_state_are_400(app: TestClient, keycloak_realm: CourseRealm) -> None:
+    callback = browser_login(start(app), "alice", keycloak_realm.passwords["alice"])
+    forged = app.get("/callback", params={**callback, "state": "made-up"})
+    assert forged.status_code == 400
+    assert forged.headers["content-type"].startswith("application/problem+json")
+    assert app.get("/callback", params=callback).status_code == 200
+    assert app.get("/callback", params=callback).status_code == 400  # state used once
+    assert app.get("/callback", params={"code": "x"}).status_code == 400
+    assert app.get("/callback", params={"state": "s", "error": "access_denied"}).status_code == 400
+
+
+def test_nonce_and_audience_are_checked(oidc: OidcClient, keycloak_realm: CourseRealm) -> None:
+    callback = browser_login(oidc.begin_login(), "alice", keycloak_realm.passwords["alice"])
+    identity = oidc.handle_callback(callback)
+    id_token = str(identity.tokens["id_token"])
+    with pytest.raises(LoginFailed, match="nonce"):
+        oidc.validate_id_token(id_token, "another-login's-nonce")
+    spa = OidcClient(
+        keycloak_realm.issuer,
+        keycloak_realm.spa_client_id,
+        "",
+        CALLBACK,
+        oidc.store,
+        prefix=oidc.prefix,
+    )
+    with pytest.raises(LoginFailed, match="InvalidAudience"):
+        spa.validate_id_token(id_token, "irrelevant")
+    with pytest.raises(LoginFailed):
+        oidc.validate_id_token(id_token[:-6] + "AAAAAA", "irrelevant")
+
+
+def test_code_cannot_be_redeemed_without_our_verifier(
+    oidc: OidcClient, keycloak_realm: CourseRealm, redis_client: redis.Redis
+) -> None:
+    """A stolen code is useless to someone without the PKCE verifier stored with the state."""
+    callback = browser_login(oidc.begin_login(), "alice", keycloak_realm.passwords["alice"])
+    key = f"{oidc.prefix}state:{callback['state']}"
+    record = redis_client.get(key)
+    assert record is not None
+    redis_client.set(key, str(record).replace('"verifier": "', '"verifier": "x'))
+    with pytest.raises(LoginFailed, match="code exchange"):
+        oidc.handle_callback(callback)
+
+
+def _identity(email: str, verified: bool, sub: str = "s1") -> Identity:
+    return Identity("https://idp.example", sub, email, verified, (), {})
+
+
+def test_identity_keyed_on_issuer_and_subject(redis_client: redis.Redis, redis_prefix: str) -> None:
+    accounts = AccountDirectory(redis_client, redis_prefix)
+    first = accounts.sign_in(_identity("a@example.com", True))
+    # Same person, email changed at the provider: still the same account.
+    assert accounts.sign_in(_identity("new@example.com", True)) == first
+    # Same sub at another issuer is another person.
+    other = Identity("https://other.example", "s1", None, False, (), {})
+    assert accounts.sign_in(other) != first
+
+
+def test_unverified_email_never_links(redis_client: redis.Redis, redis_prefix: str) -> None:
+    accounts = AccountDirectory(redis_client, redis_prefix)
+    victim = accounts.create("victim@example.com")
+    assert accounts.sign_in(_identity("victim@example.com", False, "attacker")) != victim
+    assert accounts.sign_in(_identity("victim@example.com", True, "victim-at-idp")) == victim
+
+
+def test_keycloak_access_tokens_pass_the_authenticator(
+    oidc: OidcClient, keycloak_realm: CourseRealm
+) -> None:
+    authenticator = JwtAuthenticator([provider_verifier(oidc, "course-api")])
+    callback = browser_login(oidc.begin_login(), "bob", keycloak_realm.passwords["bob"])
+    identity = oidc.handle_callback(callback)
+    principal = authenticator(str(identity.tokens["access_token"]))
+    assert principal is not None
+    assert principal.role is UserRole.MANAGER
+    # The ID token is not an access token (typ claim "ID"), nor is the refresh token.
+    assert authenticator(str(identity.tokens["id_token"])) is None
+    assert authenticator(str(identity.tokens["refresh_token"])) is None
+    # An API that is not course-api refuses the same token.
+    assert (
+        JwtAuthenticator([provider_verifier(oidc, "another-api")])(
+            str(identity.tokens["access_token"])
+        )
+        is None
+    )
+
+
+def test_client_credentials(keycloak_realm: CourseRealm, redis_client: redis.Redis) -> None:
+    service = OidcClient(
+        keycloak_realm.issuer,
+        keycloak_realm.service_client_id,
+        keycloak_realm.service_client_secret,
+        CALLBACK,
+        redis_client,
+    )
+    token = service.client_credentials()
+    assert token["token_type"].lower() == "bearer"
+    principal = JwtAuthenticator([provider_verifier(service, "course-api")])(token["access_token"])
+    assert principal is not None
+    assert principal.role is UserRole.USER

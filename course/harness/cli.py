@@ -146,9 +146,11 @@ def solution(exercise_id: Annotated[str, typer.Argument(help="Exercise id.")]) -
 
 def grade(
     submissions: Annotated[
-        Path,
+        list[Path],
         typer.Argument(
-            help="One subfolder per student: their exercises/ (or a clone containing it)."
+            help="One subfolder per student: their exercises/ (or a clone containing it). "
+            "Or `merge OUT1 OUT2 …`: combine the outputs of --shard runs into --out.",
+            show_default=False,
         ),
     ],
     out: Annotated[Path, typer.Option(help="Where grades.csv, junit/ and feedback/ go.")] = Path(
@@ -157,18 +159,43 @@ def grade(
     timeout: Annotated[
         float, typer.Option(help="Seconds per student × exercise before it is killed.")
     ] = 60.0,
-    workers: Annotated[int, typer.Option(help="Runs at a time.")] = 2,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", "--workers", help="Jobs (student × exercise) at a time.")
+    ] = 2,
     exercise_ids: Annotated[
         list[str] | None, typer.Option("--exercise", "-e", help="Grade only these ids or chapters.")
     ] = None,
+    shard: Annotated[
+        str, typer.Option(help="Grade slice i of N (i/N) of the students, e.g. one CI runner's.")
+    ] = "1/1",
+    trust_submissions: Annotated[
+        bool,
+        typer.Option(
+            "--trust-submissions",
+            help="Run hand-ins without the bubblewrap sandbox (only for code you trust).",
+        ),
+    ] = False,
 ) -> None:
-    """Grade every student's hand-in in isolation; write grades.csv, JUnit XML and Markdown feedback."""
-    from course.harness.grading import find_students
-    from course.harness.grading import grade as run_grade
+    """Grade every student's hand-in in a sandbox; write grades.csv, JUnit XML and Markdown feedback."""
+    from course.harness import grading
 
     console = _console()
-    if not submissions.is_dir():
-        raise _fail(console, f"{submissions} is not a folder")
+    if submissions[0] == Path("merge") and not submissions[0].is_dir():
+        try:
+            names = grading.merge(submissions[1:], out)
+        except (grading.MergeError, OSError) as error:
+            raise _fail(console, f"cannot merge: {error}") from None
+        console.print(f"Merged {len(submissions) - 1} shard(s), {len(names)} student(s) into {out}")
+        return
+    if len(submissions) != 1:
+        raise _fail(console, "name one submissions folder (or `merge` and shard output folders)")
+    folder = submissions[0]
+    if not folder.is_dir():
+        raise _fail(console, f"{folder} is not a folder")
+    try:
+        slice_ = grading.parse_shard(shard)
+    except ValueError as error:
+        raise _fail(console, f"--shard: {error}") from None
     try:
         exercises = catalogue_module.select(exercise_ids or [])
     except catalogue_module.SelectionError as error:
@@ -186,20 +213,27 @@ def grade(
             f"{result.seconds:.0f} s  [{done}/{total}]"
         )
 
+    students = grading.shard_of(grading.find_students(folder), slice_)
     console.print(
-        f"Grading {len(find_students(submissions))} student(s) × {len(exercises)} exercise(s), "
-        f"{workers} at a time, up to {timeout:g} s each",
+        f"Grading {len(students)} student(s) × {len(exercises)} exercise(s), "
+        f"{jobs} at a time, up to {timeout:g} s each"
+        + ("" if slice_ == (1, 1) else f", shard {shard}")
+        + (", unsandboxed (--trust-submissions)" if trust_submissions else ", sandboxed"),
         style="dim",
     )
-
-    report = run_grade(
-        submissions,
-        out,
-        timeout=timeout,
-        workers=workers,
-        exercises=exercises,
-        on_result=progress_line,
-    )
+    try:
+        report = grading.grade(
+            folder,
+            out,
+            timeout=timeout,
+            workers=jobs,
+            exercises=exercises,
+            on_result=progress_line,
+            trust_submissions=trust_submissions,
+            shard=slice_,
+        )
+    except grading.GradingRefused as error:
+        raise _fail(console, f"not grading: {error}", 1) from None
     for warning in report.warnings:
         console.print(f"[yellow]warning: {escape(warning)}[/]")
     maximum = sum(report.maximum.values())

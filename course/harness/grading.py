@@ -1,24 +1,35 @@
-"""``course grade``: grade every student's hand-in, each in isolation, and write CSV, JUnit and feedback.
+"""``course grade``: grade every student's hand-in, each job sandboxed, and write CSV, JUnit and feedback.
 
-Each subfolder of the submissions folder is one student: either their copy of ``exercises/`` or a clone
-of the course that contains one. Every student × exercise runs in a subprocess of its own, with
-``COURSE_EXERCISES_ROOT`` set to the student's folder, in its own process group, killed at the time
-limit. A bad hand-in costs only its own points.
+Pattern: untrusted code graded by trusted tests (the instructor's side of the course; no notebook
+teaches it). Each subfolder of the submissions folder is one student: either their copy of
+``exercises/`` or a clone of the course that contains one. Every student × exercise is one job:
 
-Server state. The grading fixtures already give every test its own PostgreSQL database, MongoDB
-database, Redis key prefix, Kafka topics and RabbitMQ vhost, so one student's tables, keys or queues
-are never another's. The one command those fixtures cannot contain is Redis ``FLUSHALL``/``FLUSHDB``,
-which wipes the whole shared server (every database number). ``rename-command`` would need a restart
-of the shared server and a config the learner's own Redis does not have, so instead each student runs
-as a throwaway Redis ACL user that may do everything except flush, swap databases, reconfigure or stop
-the server: their ``FLUSHALL`` fails with ``NOPERM`` inside their own test, and their feedback says so.
-A canary key written before grading proves afterwards that nothing wiped the shared server. Where ACLs
-are unavailable, grading still runs and the canary check reports any flush. Source that drops tables or
-databases, truncates or flushes is also pointed out in the feedback.
+- **Expected tests** come from a collection run per exercise with an empty exercises folder
+  (:func:`~course.harness.runner.collect_expected`), so no hand-in's code can add, hide or rename a
+  test; the maximum comes from that list, and records for any other test are ignored.
+- **Sandbox**: each job runs in bubblewrap (:mod:`course.harness.sandbox`) on a read-only course
+  without ``solutions/``, with a copy of the student's files, as ``nobody``, with a private ``/tmp``
+  and a PID namespace. Without bubblewrap, :func:`grade` refuses (:class:`GradingRefused`) unless the
+  instructor passes ``trust_submissions``.
+- **Report integrity**: outcomes come over the runner's token-carrying channel; a forged line, or
+  pytest's machinery changed by the graded code, scores that job 0 with a "review:" line
+  (:mod:`course.harness.report_plugin`). Source reaching for the grader (``COURSE_*``, ``_pytest``,
+  ``grading/``, ``solutions/``, ``/proc``, ``os._exit``, ``setsid``, server admin commands) is pointed
+  out for review without costing points.
+- **Servers**: the grading fixtures give every test its own database, key prefix, topics and vhost,
+  named with the job's run tag. Redis: each job runs as a throwaway ACL user confined to keys and
+  channels carrying its tag, with no ``@dangerous``/``@admin`` command (:class:`RedisGuard`); a canary
+  key proves afterwards that nothing flushed the shared server. The parent removes whatever carries
+  the tag after every sandboxed job. PostgreSQL, MongoDB, Kafka and RabbitMQ are *not* confined per
+  job yet: the fixtures create databases and vhosts with the course's administrator account, which
+  the graded code can therefore use too (see the README).
+- **Scale**: ``workers`` jobs at a time; ``shard=(i, N)`` grades every N-th student, and :func:`merge`
+  combines N shards' outputs into the same files one run writes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import re
 import secrets
@@ -33,27 +44,37 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
+from course.harness import sandbox
 from course.harness.catalogue import ordered
-from course.harness.loader import Exercise
-from course.harness.runner import RunResult, TestOutcome, run_grading
-from reference.config import get_settings
+from course.harness.loader import PROBED_VARIABLE, Exercise
+from course.harness.runner import (
+    CollectionError,
+    ExpectedTest,
+    RunResult,
+    TestOutcome,
+    collect_expected,
+    run_grading,
+)
+from course.testing.resources import new_run_tag
+from reference.config import REPO_ROOT, get_settings
 
 DEFAULT_TIMEOUT = 60.0
-DENIED_REDIS_COMMANDS = (
-    "flushall",
-    "flushdb",
-    "swapdb",
-    "config",
-    "shutdown",
-    "debug",
-    "acl",
-    "replicaof",
-    "slaveof",
-    "failover",
-    "module",
-    "function|flush",
-    "script|flush",
-)
+SUSPICIOUS_SOURCE = {
+    r"COURSE_[A-Z_]+": "reads the grader's COURSE_* settings",
+    r"\b_?pytest\b|\bpluggy\b": "imports pytest or its internals",
+    r"\bgrading\b": "names the grading/ folder",
+    r"\bsolutions\b": "names the solutions/ folder",
+    r"/proc/|/dev/fd\b": "reads process internals (/proc, /dev/fd)",
+    r"\bgc\.get_objects|\bsys\._getframe|\binspect\.(stack|currentframe)|report_(plugin|channel)": (
+        "inspects the grader's own objects"
+    ),
+    r"\bos\._exit\b": "ends the process without clean-up (os._exit)",
+    r"\bsetsid\b|\bos\.fork\b": "starts processes that outlive it (setsid, fork)",
+    r"(?i)\bclient\W+(pause|kill)\b|\bconfig\W+set\b|\bmonitor\b|\bshutdown\b": (
+        "sends server administration commands (CLIENT PAUSE/KILL, CONFIG SET, MONITOR, SHUTDOWN)"
+    ),
+}
+"""Patterns no exercise needs: each is pointed out to the instructor, never costs points by itself."""
 DANGEROUS_SOURCE = {
     r"\bflushall\b": "flushes the whole Redis server (FLUSHALL)",
     r"\bflushdb\b": "flushes a whole Redis database (FLUSHDB)",
@@ -86,6 +107,7 @@ class GradeReport:
     maximum: dict[str, int]
     out: Path
     warnings: list[str] = field(default_factory=list)
+    expected: dict[str, list[ExpectedTest]] = field(default_factory=dict)
 
 
 def find_students(submissions: Path) -> list[tuple[str, Path]]:
@@ -108,6 +130,20 @@ def static_notes(source: str) -> list[str]:
     ]
 
 
+def uses_monitor(exercise: Exercise) -> bool:
+    """Whether the exercise's grading tests watch Redis with MONITOR (their job's user needs it)."""
+    return ".monitor(" in (REPO_ROOT / exercise.test).read_text(errors="replace")
+
+
+def review_notes(source: str) -> list[str]:
+    """Lines for the instructor about source that reaches for the grader rather than the exercise."""
+    return [
+        f"review: your code {what}; an exercise never needs to, so the instructor will look at it"
+        for pattern, what in SUSPICIOUS_SOURCE.items()
+        if re.search(pattern, source)
+    ]
+
+
 def syntax_problem(path: Path) -> str | None:
     try:
         compile(path.read_bytes(), str(path), "exec")
@@ -121,6 +157,20 @@ def syntax_problem(path: Path) -> str | None:
 def result_notes(result: RunResult, limit: float) -> list[str]:
     """One clear line per thing that went wrong around the tests, for the student's feedback."""
     notes = []
+    if result.integrity:
+        notes.append(
+            "review: this run's results cannot be trusted, so it scores 0 until the instructor "
+            f"has looked: {result.integrity[0]}"
+            + (f" (and {len(result.integrity) - 1} more)" if len(result.integrity) > 1 else "")
+        )
+    exits = [t for t in result.tests if t.exc_type == "SystemExit"]
+    if exits:
+        at_import = next((t for t in exits if "at import" in t.message), None)
+        notes.append(
+            at_import.message.splitlines()[0]
+            if at_import is not None
+            else f"your code called sys.exit() during a test: {exits[0].message.splitlines()[0]}"
+        )
     if result.timed_out:
         notes.append(
             f"stopped after {limit:g} s (the time limit): look for an infinite loop or a call "
@@ -153,14 +203,22 @@ def result_notes(result: RunResult, limit: float) -> list[str]:
 
 
 class RedisGuard:
-    """A throwaway Redis ACL user per student that cannot flush, plus a canary that detects flushes."""
+    """A throwaway Redis ACL user per job, confined to the job's keys, plus a canary for flushes.
+
+    Each job's user may touch only keys and channels carrying the job's run tag (``~*_<tag>_*``: the
+    grading fixtures' key prefixes carry it) and no ``@dangerous`` or ``@admin`` command — no
+    FLUSHALL, KEYS, CLIENT PAUSE/KILL, CONFIG, SAVE, DEBUG, SHUTDOWN — except ``INFO`` (a health
+    check reads the version) and, for an exercise whose grading tests watch the wire with MONITOR,
+    ``MONITOR`` (it shows other jobs' commands: a leak, not a way to change them).
+    """
 
     def __init__(self) -> None:
         self.url = get_settings().redis_url
         self.admin = redis.Redis.from_url(self.url, socket_timeout=5, decode_responses=True)
-        self.users: list[str] = []
         self.canary = f"course:grade:canary:{secrets.token_hex(6)}"
         self.available = True
+        self.users: set[str] = set()
+        self._lock = threading.Lock()
 
     def __enter__(self) -> RedisGuard:
         try:
@@ -169,31 +227,41 @@ class RedisGuard:
             self.available = False
         return self
 
-    def url_for(self, student: str) -> str | None:
-        """A Redis URL for ``student`` as a user that cannot flush; None when ACLs are unavailable."""
+    def url_for(self, student: str, tag: str, *, monitor: bool = False) -> tuple[str, str] | None:
+        """``(url, user)`` for one job of ``student`` with run ``tag``; None without ACLs."""
         if not self.available:
             return None
-        user = (
-            f"course_grade_{re.sub(r'[^a-z0-9]', '_', student.lower())[:40]}_{secrets.token_hex(3)}"
-        )
+        name = re.sub(r"[^a-z0-9]", "_", student.lower())[:40]
+        user = f"course_grade_{name}_{tag}"
         password = secrets.token_hex(16)
         rules = [
             "on",
             f">{password}",
-            "~*",
-            "&*",
+            f"~*_{tag}_*",
+            f"&*_{tag}_*",
             "+@all",
-            *(f"-{c}" for c in DENIED_REDIS_COMMANDS),
+            "-@dangerous",
+            "-@admin",
+            "+info",
             "+acl|whoami",
+            *(["+monitor"] if monitor else []),
         ]
         try:
             self.admin.execute_command("ACL", "SETUSER", user, "reset", *rules)  # type: ignore[no-untyped-call]
         except redis.RedisError:
             return None
-        self.users.append(user)
+        with self._lock:
+            self.users.add(user)
         parts = urlsplit(self.url)
         host = parts.netloc.rsplit("@", 1)[-1]
-        return urlunsplit(parts._replace(netloc=f"{user}:{password}@{host}"))
+        return urlunsplit(parts._replace(netloc=f"{user}:{password}@{host}")), user
+
+    def drop(self, user: str) -> None:
+        """Delete a job's user (and close its connections) once the job is over."""
+        with contextlib.suppress(redis.RedisError):
+            self.admin.execute_command("ACL", "DELUSER", user)  # type: ignore[no-untyped-call]
+        with self._lock:
+            self.users.discard(user)
 
     def flushed(self) -> bool:
         """True when the canary vanished: something wiped the shared Redis during grading."""
@@ -212,6 +280,39 @@ class RedisGuard:
         self.admin.close()
 
 
+class GradingRefused(RuntimeError):
+    """Grading would not be safe here (no sandbox for untrusted hand-ins); the message says why."""
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/3"`` → ``(2, 3)``: the second of three slices. ValueError for anything else."""
+    index_text, _, count_text = text.partition("/")
+    index, count = int(index_text), int(count_text)
+    if not 1 <= index <= count:
+        raise ValueError(f"a shard is i/N with 1 <= i <= N, got {text!r}")
+    return index, count
+
+
+def shard_of(students: list[tuple[str, Path]], shard: tuple[int, int]) -> list[tuple[str, Path]]:
+    """The students shard ``i/N`` grades: every N-th by name, starting at the i-th, so N runners
+    with the same submissions folder grade disjoint slices that together cover the class."""
+    index, count = shard
+    return [s for position, s in enumerate(students) if position % count == index - 1]
+
+
+def _maximum(expected: list[ExpectedTest], results: list[RunResult]) -> int:
+    """The expected tests, less those skipped in every run that reported them (a feature the
+    server lacks counts for no one)."""
+    ran = [r for r in results if r.tests]
+    skipped_everywhere = {
+        t.nodeid
+        for t in expected
+        if ran
+        and all(any(o.nodeid == t.nodeid and o.outcome == "skipped" for o in r.tests) for r in ran)
+    }
+    return len(expected) - len(skipped_everywhere)
+
+
 def grade(
     submissions: Path,
     out: Path,
@@ -220,21 +321,42 @@ def grade(
     workers: int = 2,
     exercises: list[Exercise] | None = None,
     on_result: Callable[[str, RunResult, int, int], None] | None = None,
+    trust_submissions: bool = False,
+    shard: tuple[int, int] = (1, 1),
 ) -> GradeReport:
-    """Grade every student in ``submissions``; write grades.csv, junit/ and feedback/ under ``out``.
+    """Grade every student in ``submissions`` (or shard ``i/N`` of them); write grades.csv, junit/
+    and feedback/ under ``out``.
 
+    Each job runs in a bubblewrap sandbox (:mod:`course.harness.sandbox`); where none can be made,
+    :class:`GradingRefused` is raised unless ``trust_submissions`` (then jobs run unsandboxed). The
+    tests each exercise expects come from a collection run that imports no hand-in
+    (:func:`~course.harness.runner.collect_expected`), and so does the maximum.
     ``on_result(student, result, done, total)`` hears of each student × exercise as it ends (one call
     at a time, ``done`` counting up to ``total`` runs), so a long grading run is never silent.
     """
+    sandboxed = not trust_submissions
+    if sandboxed:
+        reason = sandbox.unavailable()
+        if reason is not None:
+            raise GradingRefused(
+                f"cannot sandbox the hand-ins: {reason}. Untrusted code would run with your user's "
+                "rights, read solutions/ and change grading/; install bubblewrap, or pass "
+                "--trust-submissions if you trust every hand-in"
+            )
     chosen = exercises if exercises is not None else ordered()
-    students = [StudentGrade(name, root) for name, root in find_students(submissions)]
+    students = [
+        StudentGrade(name, root) for name, root in shard_of(find_students(submissions), shard)
+    ]
     report = GradeReport(students, chosen, {}, out)
+    expected: dict[str, list[ExpectedTest]] = {}
+    for exercise in chosen:
+        try:
+            expected[exercise.id] = collect_expected(exercise)
+        except CollectionError as error:
+            report.warnings.append(f"{exercise.id}: not graded: {error}")
     needs_redis = any("redis" in ex.servers for ex in chosen)
+    probed = ",".join(sorted({server for ex in chosen for server in ex.servers}))
     with RedisGuard() as guard:
-        environments: dict[str, dict[str, str]] = {}
-        for student in students:
-            url = guard.url_for(student.name) if needs_redis else None
-            environments[student.name] = {"REDIS_URL": url} if url else {}
         if needs_redis and not guard.available:
             report.warnings.append("Redis is not reachable: flush protection is off")
 
@@ -243,8 +365,13 @@ def grade(
             for exercise in chosen:
                 path = student.root / exercise.relative_path
                 notes = student.notes.setdefault(exercise.id, [])
+                if exercise.id not in expected:
+                    notes.append("not graded: the grading tests could not be collected")
+                    continue
                 if path.is_file():
-                    notes.extend(static_notes(path.read_text(errors="replace")))
+                    source = path.read_text(errors="replace")
+                    notes.extend(static_notes(source))
+                    notes.extend(review_notes(source))
                     problem = syntax_problem(path)
                     if problem is not None:
                         notes.insert(0, f"your file does not compile: {problem}")
@@ -257,9 +384,28 @@ def grade(
         def run(job: tuple[StudentGrade, Exercise]) -> None:
             nonlocal finished
             student, exercise = job
-            result = run_grading(
-                exercise, student.root, timeout=timeout, env=environments[student.name]
+            tag = new_run_tag()
+            env = {PROBED_VARIABLE: probed}
+            redis_user = (
+                guard.url_for(student.name, tag, monitor=uses_monitor(exercise))
+                if "redis" in exercise.servers
+                else None
             )
+            if redis_user is not None:
+                env["REDIS_URL"] = redis_user[0]
+            try:
+                result = run_grading(
+                    exercise,
+                    student.root,
+                    timeout=timeout,
+                    env=env,
+                    expected=expected[exercise.id],
+                    sandboxed=sandboxed,
+                    tag=tag,
+                )
+            finally:
+                if redis_user is not None:
+                    guard.drop(redis_user[1])
             student.results[exercise.id] = result
             student.notes[exercise.id].extend(result_notes(result, timeout))
             with reporting:  # workers finish concurrently; report them one at a time, in order
@@ -274,9 +420,11 @@ def grade(
                 "the shared Redis was flushed during grading: results of Redis exercises may be wrong"
             )
     for exercise in chosen:
-        report.maximum[exercise.id] = max(
-            (s.results[exercise.id].total for s in students if exercise.id in s.results), default=0
+        report.maximum[exercise.id] = _maximum(
+            expected.get(exercise.id, []),
+            [s.results[exercise.id] for s in students if exercise.id in s.results],
         )
+        report.expected[exercise.id] = expected.get(exercise.id, [])
     write_outputs(report)
     return report
 
@@ -304,20 +452,15 @@ def write_outputs(report: GradeReport) -> None:
 def _expected_tests(
     student: StudentGrade, exercise: Exercise, report: GradeReport
 ) -> list[TestOutcome]:
-    """The student's test outcomes, or (when nothing ran) the others' tests marked as not run."""
+    """The student's test outcomes, or (when nothing ran) the expected tests marked as not run."""
     result = student.results.get(exercise.id)
     if result is not None and result.tests:
         return result.tests
-    template = next(
-        (
-            s.results[exercise.id].tests
-            for s in report.students
-            if s.results.get(exercise.id) and s.results[exercise.id].tests
-        ),
-        [],
-    )
     reason = (student.notes.get(exercise.id) or ["not run"])[0]
-    return [TestOutcome(t.nodeid, t.name, t.doc, "error", "NotRun", (), reason) for t in template]
+    return [
+        TestOutcome(t.nodeid, t.name, t.doc, "error", "NotRun", (), reason)
+        for t in report.expected.get(exercise.id, [])
+    ]
 
 
 def junit_xml(student: StudentGrade, report: GradeReport) -> str:
@@ -382,3 +525,44 @@ def feedback_markdown(student: StudentGrade, report: GradeReport) -> str:
                 lines.append(f"  - {test.outcome}: {kind}{first}")
         lines.append("")
     return "\n".join(lines)
+
+
+class MergeError(ValueError):
+    """Shard outputs that do not belong together (other exercises or maxima, a student twice)."""
+
+
+def merge(parts: list[Path], out: Path) -> list[str]:
+    """Combine the outputs of ``course grade --shard i/N`` runs into one grades.csv, junit/ and
+    feedback/ under ``out``; returns the students, sorted. Raises :class:`MergeError`."""
+    header: list[str] | None = None
+    maximum: list[str] | None = None
+    rows: dict[str, list[str]] = {}
+    for part in parts:
+        with (part / "grades.csv").open(newline="") as handle:
+            lines = list(csv.reader(handle))
+        if len(lines) < 2 or lines[1][:1] != ["(max)"]:
+            raise MergeError(f"{part / 'grades.csv'} is not a grades file")
+        if header is None:
+            header, maximum = lines[0], lines[1]
+        elif lines[0] != header or lines[1] != maximum:
+            raise MergeError(f"{part} graded other exercises (or another maximum) than {parts[0]}")
+        for row in lines[2:]:
+            if row[0] in rows:
+                raise MergeError(f"{row[0]} is in two shards")
+            rows[row[0]] = row
+    if header is None or maximum is None:
+        raise MergeError("nothing to merge")
+    for folder in ("junit", "feedback"):
+        if (out / folder).exists():
+            shutil.rmtree(out / folder)
+        (out / folder).mkdir(parents=True)
+        for part in parts:
+            for path in sorted((part / folder).iterdir()):
+                shutil.copyfile(path, out / folder / path.name)
+    with (out / "grades.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerow(maximum)
+        for name in sorted(rows):
+            writer.writerow(rows[name])
+    return sorted(rows)

@@ -44,9 +44,9 @@ def collected(test_file: str) -> int:
 TESTS_IN_00_1 = collected(catalogue()["00.1"].test)
 
 
-def junit(out: Path, student: str) -> ET.ElementTree:
-    """Parse a JUnit file the harness itself wrote (trusted input)."""
-    return ET.parse(out / "junit" / f"{student}.xml")  # noqa: S314
+def junit(out: Path, student: str) -> ET.Element:
+    """The root of a JUnit file the harness itself wrote (trusted input)."""
+    return ET.parse(out / "junit" / f"{student}.xml").getroot()  # noqa: S314
 
 
 def read_grades(out: Path) -> dict[str, dict[str, str]]:
@@ -58,9 +58,11 @@ def test_grade_three_students(cli: CliRunner, tmp_path: Path) -> None:
     """alice is right, bob's file does not compile, carol loops forever: each gets the right points
     and a feedback file saying what happened, and the whole run respects the time limit."""
     out = tmp_path / "grades"
+    for name in ("alice", "bob", "carol"):
+        shutil.copytree(SUBMISSIONS / name, tmp_path / "class" / name)
     started = time.monotonic()
     result = cli.invoke(
-        app, ["grade", str(SUBMISSIONS), "--out", str(out), "--timeout", "60", "-e", "00.1"]
+        app, ["grade", str(tmp_path / "class"), "--out", str(out), "--timeout", "60", "-e", "00.1"]
     )
     elapsed = time.monotonic() - started
     assert result.exit_code == 0, result.output
@@ -82,14 +84,15 @@ def test_grade_three_students(cli: CliRunner, tmp_path: Path) -> None:
     assert "stopped after 60 s (the time limit)" in feedback["carol"]
     assert "timeout" in feedback["carol"]
 
-    suites = junit(out, "carol").getroot()
+    suites = junit(out, "carol")
     cases = suites.findall("testsuite/testcase")
     assert len(cases) == TESTS_IN_00_1
     assert all(case.find("error") is not None for case in cases)
-    bob_cases = junit(out, "bob").getroot().findall("testsuite/testcase")
+    bob_cases = junit(out, "bob").findall("testsuite/testcase")
     assert len(bob_cases) == TESTS_IN_00_1
-    alice = junit(out, "alice").getroot()
-    assert alice.find("testsuite").get("failures") == "0"
+    alice_suite = junit(out, "alice").find("testsuite")
+    assert alice_suite is not None
+    assert alice_suite.get("failures") == "0"
     assert "alice" in result.output
     assert f"{TESTS_IN_00_1}/{TESTS_IN_00_1}" in result.output
 
@@ -173,24 +176,51 @@ def test_static_notes_point_out_destructive_statements() -> None:
     assert grading.static_notes("print('hello')") == []
 
 
-def test_redis_guard_user_cannot_flush() -> None:
-    """The throwaway ACL user may read and write keys but FLUSHALL/FLUSHDB are refused."""
-    with grading.RedisGuard() as guard:
-        url = guard.url_for("Some Student!")
-        assert url is not None
-        student = redis.Redis.from_url(url)
-        key = f"guard_test:{time.time_ns()}"
-        assert student.set(key, "1", ex=60)
-        for command in ("FLUSHALL", "FLUSHDB"):
-            with pytest.raises(redis.exceptions.NoPermissionError):
-                student.execute_command(command)
-        student.delete(key)
-        student.close()
-        assert not guard.flushed()
-        users = list(guard.users)
+def test_redis_guard_user_is_confined_to_its_jobs_keys() -> None:
+    """The throwaway ACL user may read and write the job's own keys (they carry its run tag) and
+    INFO, but not another job's key, FLUSHALL/FLUSHDB, KEYS, CLIENT PAUSE/KILL, CONFIG, SAVE."""
+    from course.testing.resources import new_run_tag
+
     admin = redis.Redis.from_url(get_settings().redis_url, decode_responses=True)
-    assert not set(users) & set(admin.acl_users())
-    admin.close()
+    other = f"test_grade_witness:{time.time_ns()}"
+    admin.set(other, "someone else's", ex=600)
+    tag = new_run_tag()
+    try:
+        with grading.RedisGuard() as guard:
+            made = guard.url_for("Some Student!", tag)
+            assert made is not None
+            url, user = made
+            student = redis.Redis.from_url(url)
+            own = f"t_{tag}_0123456789:key"
+            assert student.set(own, "1", ex=60)
+            assert student.info("server")["redis_version"]
+            for command in (
+                ("FLUSHALL",),
+                ("FLUSHDB",),
+                ("KEYS", "*"),
+                ("CLIENT", "PAUSE", "1000"),
+                ("CLIENT", "KILL", "TYPE", "normal"),
+                ("CONFIG", "SET", "maxmemory", "1"),
+                ("SAVE",),
+                ("MONITOR",),
+                ("GET", other),
+                ("DEL", other),
+            ):
+                with pytest.raises(redis.exceptions.NoPermissionError):
+                    student.execute_command(*command)  # type: ignore[no-untyped-call]
+            student.delete(own)
+            student.close()
+            assert not guard.flushed()
+            guard.drop(user)
+            assert user not in admin.acl_users()
+            watcher = guard.url_for("watcher", new_run_tag(), monitor=True)
+            assert watcher is not None
+            users = list(guard.users)
+        assert not set(users) & set(admin.acl_users())
+        assert admin.get(other) == "someone else's"
+    finally:
+        admin.delete(other)
+        admin.close()
 
 
 def test_redis_guard_degrades_without_redis(
@@ -199,7 +229,7 @@ def test_redis_guard_degrades_without_redis(
     monkeypatch.setenv("REDIS_URL", f"redis://:course@127.0.0.1:{closed_port}/0")
     with grading.RedisGuard() as guard:
         assert not guard.available
-        assert guard.url_for("x") is None
+        assert guard.url_for("x", "r0123456789") is None
         assert not guard.flushed()
 
 
@@ -220,10 +250,8 @@ SLEEPER_02_6 = """def get_many_json(client, keys):
 """
 
 IGNORES_SIGTERM_02_7 = """def fenced_set_balance(conn, account_id, balance, fence):
-    import pathlib, signal, time
+    import signal, time
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # only SIGKILL stops this one: no teardown
-    database = conn.execute(text("SELECT current_database()")).scalar_one()
-    pathlib.Path(__file__).with_name("seen.txt").write_text(database)
     time.sleep(3600)
 """
 
@@ -249,11 +277,15 @@ def test_a_test_stopped_at_the_time_limit_still_tears_down(
 
 
 def test_a_run_killed_before_teardown_leaves_nothing_on_the_servers(
-    cli: CliRunner, tmp_path: Path
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A hand-in that ignores SIGTERM is SIGKILLed, so its fixtures never tear down: the grader
     then removes the run's own leftovers — the test's database and its Redis keys (the lock's
     fencing counter has no TTL) — by the run's tag, and nobody else's."""
+    from course.testing.resources import new_run_tag
+
+    tag = new_run_tag()
+    monkeypatch.setattr(grading, "new_run_tag", lambda: tag)  # the one job's tag, known here
     submissions = tmp_path / "submissions"
     _hand_in(submissions / "hank", "fenced_balance", "fenced_set_balance", IGNORES_SIGTERM_02_7)
     witness = redis.Redis.from_url(get_settings().redis_url)
@@ -269,11 +301,6 @@ def test_a_run_killed_before_teardown_leaves_nothing_on_the_servers(
         witness.delete(other)
     assert result.exit_code == 0, result.output
     assert "stopped after 30 s" in (out / "feedback" / "hank.md").read_text()
-
-    database = (submissions / "hank" / "exercises" / "02_databases" / "seen.txt").read_text()
-    match = re.fullmatch(r"t_(r[0-9a-f]{10})_[0-9a-f]{10}", database)
-    assert match, database
-    tag = match.group(1)
     assert list(witness.scan_iter(match=f"*_{tag}_*")) == []
     with psycopg.connect(get_settings().database_url) as admin:
         left = admin.execute(
@@ -332,3 +359,188 @@ def test_a_runs_leftovers_are_found_by_its_tag_on_every_server(
         mongo.close()
         kafka.close()
         api.close()
+
+
+# One hostile student per cheat of issue 13, each a copy of exercises/00_setup with one file changed
+# (tests/fixtures/README.md says what each does); with alice, bob and carol they are the class.
+EXPECTED_CLASS = {
+    "alice": TESTS_IN_00_1,
+    "bob": 0,
+    "carol": 0,
+    "hostile_1_report_garbage": 0,
+    "hostile_2_forged_records": 0,
+    "hostile_3_pytest_patch": 0,
+    "hostile_4_solutions_by_path": 0,
+    "hostile_5_sabotage_files": 0,
+    "hostile_6_server_abuse": 0,
+    "hostile_7_daemon": 0,
+    "hostile_8_sys_exit": 0,
+}
+DAEMON = b"sleep\x003607"  # hostile_7's double-forked daemon, as /proc/<pid>/cmdline spells it
+
+
+def running(cmdline: bytes) -> list[int]:
+    """Processes whose command line contains ``cmdline`` (NUL-separated arguments)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if cmdline in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:  # gone meanwhile
+                continue
+    return found
+
+
+def grade_acl_users() -> list[str]:
+    admin = redis.Redis.from_url(get_settings().redis_url, decode_responses=True)
+    try:
+        return [str(u) for u in admin.acl_users() if str(u).startswith("course_grade_")]
+    finally:
+        admin.close()
+
+
+def test_hostile_class_each_cheat_scores_zero_and_nobody_else_changes(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    """The whole class, sandboxed: every cheat scores 0 on 00.1 with a line in its feedback, alice
+    keeps full points, the maximum stays the collected count, the witness key, the grading tests
+    and alice's hand-in are untouched, and no daemon or ACL user is left. Graded again in three
+    shards and merged, the class gets the identical grades.csv."""
+    if running(DAEMON):
+        pytest.fail(f"a `sleep 3607` is already running (pids {running(DAEMON)}): kill it first")
+    grading_file = REPO_ROOT / catalogue()["00.1"].test
+    protected = {
+        p: p.read_bytes()
+        for p in (grading_file, SUBMISSIONS / "alice" / "00_setup" / "health_check.py")
+    }
+    witness = redis.Redis.from_url(get_settings().redis_url)
+    key = f"test_grade_witness:{time.time_ns()}"
+    witness.set(key, "still here", ex=900)
+    users_before = set(grade_acl_users())
+    out = tmp_path / "whole"
+    try:
+        result = cli.invoke(
+            app, ["grade", str(SUBMISSIONS), "--out", str(out), "--timeout", "45", "-e", "00.1"]
+        )
+        assert witness.get(key) == b"still here"
+    finally:
+        witness.delete(key)
+        witness.close()
+    assert result.exit_code == 0, result.output
+    grades = read_grades(out)
+    assert {name: int(row["00.1"]) for name, row in grades.items() if name != "(max)"} == (
+        EXPECTED_CLASS
+    )
+    assert grades["(max)"]["00.1"] == str(TESTS_IN_00_1)  # not 100 more for the forged tests
+    assert {p: p.read_bytes() for p in protected} == protected
+    assert running(DAEMON) == []
+    assert set(grade_acl_users()) <= users_before
+
+    feedback = {p.stem: p.read_text() for p in (out / "feedback").glob("*.md")}
+    assert "report channel: line" in feedback["hostile_1_report_garbage"]
+    assert "scores 0 until the instructor has looked" in feedback["hostile_2_forged_records"]
+    assert "Function.runtest" in feedback["hostile_3_pytest_patch"]
+    assert "names the solutions/ folder" in feedback["hostile_4_solutions_by_path"]
+    assert "names the grading/ folder" in feedback["hostile_5_sabotage_files"]
+    assert "server administration commands" in feedback["hostile_6_server_abuse"]
+    assert "starts processes that outlive it" in feedback["hostile_7_daemon"]
+    sys_exit = feedback["hostile_8_sys_exit"]
+    assert sys_exit.count("> **your module called sys.exit() at import (exit code 0)**") == 1
+    assert "AssertionError" not in sys_exit
+    assert "review:" not in feedback["alice"]
+
+    shards = [tmp_path / f"shard{i}" for i in (1, 2, 3)]
+    for number, shard in enumerate(shards, start=1):
+        part = cli.invoke(
+            app,
+            [
+                "grade",
+                str(SUBMISSIONS),
+                "--out",
+                str(shard),
+                "--timeout",
+                "45",
+                "-e",
+                "00.1",
+                "--shard",
+                f"{number}/3",
+            ],
+        )
+        assert part.exit_code == 0, part.output
+    assert sum(len(read_grades(s)) - 1 for s in shards) == len(EXPECTED_CLASS)
+    merged = tmp_path / "merged"
+    joined = cli.invoke(app, ["grade", "merge", *map(str, shards), "--out", str(merged)])
+    assert joined.exit_code == 0, joined.output
+    assert (merged / "grades.csv").read_text() == (out / "grades.csv").read_text()
+    assert sorted(p.name for p in (merged / "junit").iterdir()) == sorted(
+        p.name for p in (out / "junit").iterdir()
+    )
+    assert sorted(p.name for p in (merged / "feedback").iterdir()) == sorted(
+        feedback_name + ".md" for feedback_name in EXPECTED_CLASS
+    )
+    assert running(DAEMON) == []
+
+
+def test_an_unsandboxed_run_still_reaps_a_double_forked_daemon() -> None:
+    """Without bubblewrap (--trust-submissions) the subreaper around pytest kills the setsid
+    daemon the hand-in started, though it left the process group; the run itself just fails."""
+    from course.harness import runner
+
+    if running(DAEMON):
+        pytest.fail(f"a `sleep 3607` is already running (pids {running(DAEMON)}): kill it first")
+    result = runner.run_grading(catalogue()["00.1"], SUBMISSIONS / "hostile_7_daemon", timeout=60)
+    assert result.total == TESTS_IN_00_1
+    assert result.passed == 0
+    assert running(DAEMON) == []
+
+
+def test_grade_refuses_untrusted_hand_ins_without_a_sandbox(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No bubblewrap: grading refuses and says why, unless --trust-submissions (then it runs)."""
+    from course.harness import sandbox
+
+    monkeypatch.setattr(sandbox, "unavailable", lambda: "bubblewrap (bwrap) is not installed")
+    shutil.copytree(
+        SUBMISSIONS / "bob", tmp_path / "class" / "bob"
+    )  # no job runs: it won't compile
+    refused = cli.invoke(
+        app, ["grade", str(tmp_path / "class"), "--out", str(tmp_path / "o"), "-e", "00.1"]
+    )
+    assert refused.exit_code == 1
+    assert "bubblewrap (bwrap) is not installed" in refused.output
+    assert "--trust-submissions" in refused.output
+    assert not (tmp_path / "o").exists()
+    trusted = cli.invoke(
+        app,
+        [
+            "grade",
+            str(tmp_path / "class"),
+            "--out",
+            str(tmp_path / "o"),
+            "-e",
+            "00.1",
+            "--trust-submissions",
+        ],
+    )
+    assert trusted.exit_code == 0, trusted.output
+    assert "unsandboxed" in trusted.output
+    assert read_grades(tmp_path / "o")["bob"]["total"] == "0"
+
+
+def test_merge_refuses_shards_that_do_not_belong_together(tmp_path: Path) -> None:
+    for name, maximum, student in (("a", "23", "x"), ("b", "22", "y"), ("c", "23", "x")):
+        (tmp_path / name / "junit").mkdir(parents=True)
+        (tmp_path / name / "feedback").mkdir()
+        (tmp_path / name / "grades.csv").write_text(
+            f"student,00.1,total\n(max),{maximum},{maximum}\n{student},1,1\n"
+        )
+    with pytest.raises(grading.MergeError, match="another maximum"):
+        grading.merge([tmp_path / "a", tmp_path / "b"], tmp_path / "out")
+    with pytest.raises(grading.MergeError, match="x is in two shards"):
+        grading.merge([tmp_path / "a", tmp_path / "c"], tmp_path / "out")
+    assert grading.parse_shard("2/3") == (2, 3)
+    for bad in ("0/3", "4/3", "x", "1/0"):
+        with pytest.raises(ValueError, match=r"shard|invalid literal"):
+            grading.parse_shard(bad)

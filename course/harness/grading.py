@@ -20,9 +20,10 @@ teaches it). Each subfolder of the submissions folder is one student: either the
   named with the job's run tag. Redis: each job runs as a throwaway ACL user confined to keys and
   channels carrying its tag, with no ``@dangerous``/``@admin`` command (:class:`RedisGuard`); a canary
   key proves afterwards that nothing flushed the shared server. The parent removes whatever carries
-  the tag after every sandboxed job. PostgreSQL, MongoDB, Kafka and RabbitMQ are *not* confined per
-  job yet: the fixtures create databases and vhosts with the course's administrator account, which
-  the graded code can therefore use too (see the README).
+  the tag after every sandboxed job. PostgreSQL: each job logs in as a role of its own
+  (:func:`~course.testing.resources.create_postgres_role`: may create databases, so owns and may drop
+  its own, but no superuser), dropped with everything it owns afterwards. MongoDB, Kafka and RabbitMQ
+  are *not* confined per job yet (see the README).
 - **Scale**: ``workers`` jobs at a time; ``shard=(i, N)`` grades every N-th student, and :func:`merge`
   combines N shards' outputs into the same files one run writes.
 """
@@ -55,7 +56,7 @@ from course.harness.runner import (
     collect_expected,
     run_grading,
 )
-from course.testing.resources import new_run_tag
+from course.testing.resources import create_postgres_role, drop_postgres_role, new_run_tag
 from reference.config import REPO_ROOT, get_settings
 
 DEFAULT_TIMEOUT = 60.0
@@ -393,6 +394,8 @@ def grade(
             )
             if redis_user is not None:
                 env["REDIS_URL"] = redis_user[0]
+            if "postgres" in exercise.servers:
+                env["DATABASE_URL"] = create_postgres_role(tag)
             try:
                 result = run_grading(
                     exercise,
@@ -406,6 +409,12 @@ def grade(
             finally:
                 if redis_user is not None:
                     guard.drop(redis_user[1])
+                if "postgres" in exercise.servers:
+                    try:
+                        drop_postgres_role(tag)
+                    except Exception as error:  # noqa: BLE001 — reported, never fatal to grading
+                        with reporting:
+                            report.warnings.append(f"could not drop {tag}'s role: {error}")
             student.results[exercise.id] = result
             student.notes[exercise.id].extend(result_notes(result, timeout))
             with reporting:  # workers finish concurrently; report them one at a time, in order

@@ -149,3 +149,74 @@ def remove_run_resources(
         except Exception as error:  # noqa: BLE001 — reported to the caller, never fatal
             problems.append(f"{server}: could not remove run {tag}'s leftovers ({error})")
     return removed, problems
+
+
+# --- Per-job credentials ----------------------------------------------------------------------
+# A grading job runs the student's code with the server credentials its fixtures use. On PostgreSQL
+# that was the course's superuser (which can read every database, drop any of them and run shell
+# commands through COPY … PROGRAM); each job now gets a role of its own instead.
+
+JOB_ROLE_CONNECTIONS: Final = 30
+"""Connections one job's role may hold: enough for the grading tests' concurrent clients, too few
+to exhaust the server's ``max_connections`` for the jobs running beside it."""
+
+
+def job_role(tag: str) -> str:
+    """The PostgreSQL role of run ``tag`` (``course_grade_r3f9a1c2b4d``)."""
+    _marker(tag)  # validates the tag
+    return f"course_grade_{tag}"
+
+
+def create_postgres_role(tag: str, settings: Settings | None = None) -> str:
+    """Create run ``tag``'s login role and return a ``DATABASE_URL`` for it.
+
+    The role may create databases — so it owns, and may drop, the ones its fixtures create — but it
+    is no superuser: it cannot create roles, replicate, bypass row security, read another role's
+    tables, drop a database it does not own or run programs on the server.
+    """
+    import psycopg
+    from psycopg import sql
+
+    settings = settings or get_settings()
+    name, password = job_role(tag), secrets.token_hex(16)
+    with psycopg.connect(settings.database_url, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL(
+                "CREATE ROLE {} LOGIN CREATEDB NOSUPERUSER NOCREATEROLE NOREPLICATION NOBYPASSRLS "
+                "CONNECTION LIMIT {} PASSWORD {}"
+            ).format(sql.Identifier(name), sql.Literal(JOB_ROLE_CONNECTIONS), sql.Literal(password))
+        )
+    parts = urlsplit(settings.database_url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return parts._replace(netloc=f"{name}:{password}@{host}").geturl()
+
+
+def drop_postgres_role(tag: str, settings: Settings | None = None) -> list[str]:
+    """Drop run ``tag``'s role with every database it owns (named after the tag or not) and
+    whatever it owns in the course's database; returns what was removed."""
+    import psycopg
+    from psycopg import sql
+
+    settings = settings or get_settings()
+    name = job_role(tag)
+    with psycopg.connect(settings.database_url, autocommit=True) as admin:
+        if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone() is None:
+            return []
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (name,)
+        )
+        owned = [
+            str(row[0])
+            for row in admin.execute(
+                "SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba "
+                "WHERE r.rolname = %s",
+                (name,),
+            )
+        ]
+        for database in owned:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+            )
+        admin.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+    return [*(f"postgres database {d}" for d in owned), f"postgres role {name}"]

@@ -392,6 +392,13 @@ def running(cmdline: bytes) -> list[int]:
     return found
 
 
+def grade_roles() -> list[str]:
+    """PostgreSQL roles of grading jobs still on the server."""
+    with psycopg.connect(get_settings().database_url) as admin:
+        rows = admin.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE 'course_grade_%'")
+        return [str(row[0]) for row in rows]
+
+
 def grade_acl_users() -> list[str]:
     admin = redis.Redis.from_url(get_settings().redis_url, decode_responses=True)
     try:
@@ -417,7 +424,7 @@ def test_hostile_class_each_cheat_scores_zero_and_nobody_else_changes(
     witness = redis.Redis.from_url(get_settings().redis_url)
     key = f"test_grade_witness:{time.time_ns()}"
     witness.set(key, "still here", ex=900)
-    users_before = set(grade_acl_users())
+    users_before, roles_before = set(grade_acl_users()), set(grade_roles())
     out = tmp_path / "whole"
     try:
         result = cli.invoke(
@@ -436,6 +443,7 @@ def test_hostile_class_each_cheat_scores_zero_and_nobody_else_changes(
     assert {p: p.read_bytes() for p in protected} == protected
     assert running(DAEMON) == []
     assert set(grade_acl_users()) <= users_before
+    assert set(grade_roles()) <= roles_before
 
     feedback = {p.stem: p.read_text() for p in (out / "feedback").glob("*.md")}
     assert "report channel: line" in feedback["hostile_1_report_garbage"]
@@ -544,3 +552,47 @@ def test_merge_refuses_shards_that_do_not_belong_together(tmp_path: Path) -> Non
     for bad in ("0/3", "4/3", "x", "1/0"):
         with pytest.raises(ValueError, match=r"shard|invalid literal"):
             grading.parse_shard(bad)
+
+
+def test_a_jobs_postgres_role_is_no_superuser_and_owns_only_its_databases() -> None:
+    """The role a grading job logs in as creates and drops its own databases, but cannot drop
+    another's, create roles or run programs on the server; dropping it removes every database it
+    made, tagged or not."""
+    from course.testing import resources
+
+    tag = resources.new_run_tag()
+    witness, untagged = f"witness_{tag}", f"untagged_{tag}"
+    settings = get_settings()
+    with psycopg.connect(settings.database_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{witness}"')
+    try:
+        url = resources.create_postgres_role(tag)
+        with psycopg.connect(url, autocommit=True) as job:
+            row = job.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            assert row.fetchone() == (False,)
+            job.execute(f'CREATE DATABASE "{untagged}"')
+            for statement in (
+                f'DROP DATABASE "{witness}"',
+                "CREATE ROLE someone_else",
+                "COPY (SELECT 1) TO PROGRAM 'true'",
+                "ALTER ROLE course NOSUPERUSER",
+            ):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    job.execute(statement)
+        removed = resources.drop_postgres_role(tag)
+        assert f"postgres database {untagged}" in removed
+        with psycopg.connect(settings.database_url) as admin:
+            assert admin.execute(
+                "SELECT datname FROM pg_database WHERE datname IN (%s, %s)", (witness, untagged)
+            ).fetchall() == [(witness,)]
+            assert (
+                admin.execute(
+                    "SELECT 1 FROM pg_roles WHERE rolname = %s", (resources.job_role(tag),)
+                ).fetchone()
+                is None
+            )
+    finally:
+        with psycopg.connect(settings.database_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{witness}" WITH (FORCE)')
+            admin.execute(f'DROP DATABASE IF EXISTS "{untagged}" WITH (FORCE)')
+        resources.drop_postgres_role(tag)

@@ -14,7 +14,7 @@ version that makes a demotion take effect before the old access token expires.
 
 The guide kept one key per *user* (``refresh:{userId}``): a second device's login overwrote the
 first's token, a replayed token was merely refused, and its GET-compare-SET let every concurrent
-refresh through. Taught in ``notebooks/03_auth_sessions.ipynb``.
+refresh through. Taught in ``notebooks/03_auth_tokens.ipynb``.
 """
 
 from __future__ import annotations

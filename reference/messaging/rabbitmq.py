@@ -17,6 +17,7 @@ delivery limit then dead-letters it instead of redelivering it forever.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -229,6 +230,24 @@ def _one(
 def queue_depth(channel: BlockingChannel, queue: str) -> int:
     """Ready messages in ``queue`` (a passive declare: fails if it does not exist)."""
     return int(channel.queue_declare(queue, passive=True).method.message_count)
+
+
+def take(
+    channel: BlockingChannel, queue: str, expect: int, attempts: int = 100
+) -> list[tuple[BasicProperties, bytes]]:
+    """Take (and ack) messages from ``queue`` until ``expect`` arrived or the queue stays empty for
+    ``attempts`` polls 50 ms apart. Dead-lettering is asynchronous: a rejected message reaches the
+    dead-letter queue a moment after the reject returns."""
+    taken: list[tuple[BasicProperties, bytes]] = []
+    misses = 0
+    while len(taken) < expect and misses < attempts:
+        method, properties, body = channel.basic_get(queue, auto_ack=True)
+        if method is None:
+            misses += 1
+            time.sleep(0.05)
+            continue
+        taken.append((properties, body))
+    return taken
 
 
 def dead_letter_reason(properties: BasicProperties) -> str | None:

@@ -321,8 +321,7 @@ def test_reference_permanent_failure_is_dead_lettered_with_x_death(
         raise PermanentError("order total is negative")
 
     rabbitmq.consume(ref_channel, t, permanent, max_messages=1)
-    method, properties, body = ref_channel.basic_get(t.dead, auto_ack=True)
-    assert method is not None
+    ((properties, body),) = rabbitmq.take(ref_channel, t.dead, 1)
     assert json.loads(body)["key"] == "order-1"
     assert rabbitmq.dead_letter_reason(properties) == "rejected"
 

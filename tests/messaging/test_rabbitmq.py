@@ -37,15 +37,6 @@ def channel(amqp_url: str) -> Iterator[BlockingChannel]:
     connection.close()
 
 
-def get_all(channel: BlockingChannel, queue: str) -> list[tuple[pika.BasicProperties, bytes]]:
-    out: list[tuple[pika.BasicProperties, bytes]] = []
-    while True:
-        method, properties, body = channel.basic_get(queue, auto_ack=True)
-        if method is None:
-            return out
-        out.append((properties, body))
-
-
 def test_topology_declares_idempotently(channel: BlockingChannel) -> None:
     rabbitmq.declare_topology(channel, T)  # a second start of the service
     rabbitmq.publish(channel, T.exchange, "order.created", event())
@@ -64,7 +55,7 @@ def test_permanent_error_dead_letters_with_x_death(channel: BlockingChannel) -> 
         raise PermanentError("negative total")
 
     assert rabbitmq.consume(channel, T, reject, max_messages=1).dead_lettered == 1
-    ((properties, body),) = get_all(channel, T.dead)
+    ((properties, body),) = rabbitmq.take(channel, T.dead, 1)
     assert rabbitmq.dead_letter_reason(properties) == "rejected"
     assert Event.model_validate_json(body).key == "order-1"
 
@@ -79,10 +70,10 @@ def test_transient_error_retries_three_times_then_parks(channel: BlockingChannel
 
     result = rabbitmq.consume(channel, T, down, max_messages=4, inactivity_timeout=5)
     assert (result.retried, result.parked, len(attempts)) == (3, 1, 4)
-    ((properties, _body),) = get_all(channel, T.parking)
+    ((properties, _body),) = rabbitmq.take(channel, T.parking, 1)
     assert properties.headers[rabbitmq.RETRIES_HEADER] == 4
     assert properties.headers["x-last-error"] == "payment service down"
-    assert get_all(channel, T.dead) == []
+    assert rabbitmq.take(channel, T.dead, 0) == []
 
 
 def test_a_bug_is_requeued_until_the_delivery_limit_dead_letters_it(
@@ -95,7 +86,7 @@ def test_a_bug_is_requeued_until_the_delivery_limit_dead_letters_it(
 
     result = rabbitmq.consume(channel, T, bug, inactivity_timeout=2)
     assert result.requeued == T.delivery_limit + 1
-    ((properties, _body),) = get_all(channel, T.dead)
+    ((properties, _body),) = rabbitmq.take(channel, T.dead, 1)
     assert rabbitmq.dead_letter_reason(properties) == "delivery_limit"
 
 
@@ -157,7 +148,7 @@ def test_hostile_message_is_dead_lettered_and_the_next_one_handled(
     handled: list[Event] = []
     result = rabbitmq.consume(channel, T, handled.append, max_messages=2)
     assert (result.dead_lettered, result.acked) == (1, 1)
-    ((properties, body),) = get_all(channel, T.dead)
+    ((properties, body),) = rabbitmq.take(channel, T.dead, 1)
     assert body == HOSTILE[name]
     assert rabbitmq.dead_letter_reason(properties) == "rejected"
     assert [e.key for e in handled] == ["order-2"]

@@ -256,6 +256,10 @@ def verify(
 
     console = _console()
     problems = catalogue_module.validate()
+    if not problems:  # the blocks are readable: now the other direction, files without a block
+        problems = catalogue_module.orphans(
+            list(catalogue().values()), catalogue_module.course_files()
+        )
     for text in problems:
         console.print(f"[red]catalogue: {escape(text)}[/]")
     try:

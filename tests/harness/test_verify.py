@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from course.cli import app
+from course.harness import catalogue as cat
 from course.harness.loader import catalogue
 from course.harness.runner import RunResult, TestOutcome
 from course.harness.verify import Verdict
@@ -75,3 +77,18 @@ def test_verify_rejects_an_unknown_id(cli: CliRunner) -> None:
     result = cli.invoke(app, ["verify", "42.42"])
     assert result.exit_code == 2
     assert "no exercise or chapter '42.42'" in result.output
+
+
+def test_verify_names_a_file_no_catalogue_block_owns(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exercise file without its [[exercise]] block (or a block without its files) is a catalogue
+    problem in `course verify`, before any run."""
+    real = cat.course_files()
+    monkeypatch.setattr(cat, "course_files", lambda: [*real, "exercises/00_setup/stray.py"])
+    result = cli.invoke(app, ["verify", "no-such-exercise"])
+    assert result.exit_code == 2
+    assert (
+        "catalogue: exercises/00_setup/stray.py: belongs to no exercise in exercises.toml"
+        in result.output
+    )

@@ -8,7 +8,8 @@ recorded, so every later start runs ``start --optimized`` and skips it. The JVM 
 (what ``kc.sh`` would run) with ``kc.home.dir`` set to this state folder, whose ``lib`` links to the
 shared distribution: each state folder (the tests' isolated ones too) has its own ``data/`` — the
 dev-file H2 database and the realm to import — while the 190 MB distribution and its build are
-shared.
+shared. A single node with a local cache (``--cache=local``): no JGroups cluster, nothing but
+loopback listening.
 
 At start the course realm (``keycloak/course-realm.json``, secrets substituted by Keycloak from the
 environment: ``${KEYCLOAK_ALICE_PASSWORD}`` …) is imported; when the realm file or any of those
@@ -44,6 +45,10 @@ REALM_FILE = Path(__file__).resolve().parent / "keycloak" / "course-realm.json"
 
 # Build-time options: baked into the optimized build, so `start --optimized` must not differ.
 BUILD_OPTIONS = ("--db=dev-file", "--health-enabled=true")
+# `--cache=local` (a runtime option): one node needs no cluster. The default (`ispn`) starts JGroups
+# discovery over the database with mTLS certificates — ~10 s of every start — and listens on every
+# interface, not only loopback.
+RUNTIME_OPTIONS = ("--http-enabled=true", "--hostname-strict=false", "--cache=local")
 
 # The realm's secrets, handed to Keycloak as environment variables for the import's placeholders.
 REALM_VARIABLES = tuple(
@@ -73,9 +78,18 @@ JVM_OPTIONS = (
 )
 
 
+def build_stamp() -> str:
+    return " ".join((KEYCLOAK_VERSION, *BUILD_OPTIONS))
+
+
 def dist_dir() -> Path:
-    """The unpacked distribution, shared by every state folder (like the JVM servers' jars)."""
-    return STATE_ROOT / "keycloak" / f"dist-{KEYCLOAK_VERSION}"
+    """The unpacked and built distribution, shared by every state folder (like the JVM servers' jars).
+
+    Named after its build options too: a build rewrites ``lib/quarkus`` in place, which must never
+    happen under a running server, so changed options get a fresh copy instead.
+    """
+    tag = hashlib.sha256(build_stamp().encode()).hexdigest()[:8]
+    return STATE_ROOT / "keycloak" / f"dist-{KEYCLOAK_VERSION}-{tag}"
 
 
 def zip_path() -> Path:
@@ -83,10 +97,6 @@ def zip_path() -> Path:
     return (
         MAVEN_REPO / group.replace(".", "/") / artifact / version / f"{artifact}-{version}.{kind}"
     )
-
-
-def build_stamp() -> str:
-    return " ".join((KEYCLOAK_VERSION, *BUILD_OPTIONS))
 
 
 class KeycloakServer(NativeServer):
@@ -175,10 +185,27 @@ class KeycloakServer(NativeServer):
         top.rename(target)
         partial.rmdir()
 
+    @property
+    def class_archive(self) -> Path:
+        """A CDS archive of the server's classes, beside the build it belongs to."""
+        return dist_dir() / "keycloak.jsa"
+
+    def class_data_sharing(self) -> list[str]:
+        """Map the classes an earlier run loaded instead of loading and verifying them again.
+
+        The first start records the archive when the server exits (``down`` sends SIGTERM); later
+        starts map it. A stale or broken archive is only a warning: the JVM starts without it.
+        """
+        quiet = ["-Xlog:cds=off", "-Xlog:cds+dynamic=off"]
+        if self.class_archive.exists():
+            return [f"-XX:SharedArchiveFile={self.class_archive}", *quiet]
+        return [f"-XX:ArchiveClassesAtExit={self.class_archive}", *quiet]
+
     def java_command(self, home: Path, *args: str) -> list[str]:
         return [
             "java",
             *JVM_OPTIONS,
+            *(self.class_data_sharing() if args[:1] == ("start",) else []),
             f"-Dkc.home.dir={home}",
             f"-Djboss.server.config.dir={dist_dir() / 'conf'}",
             "-cp",
@@ -212,39 +239,43 @@ class KeycloakServer(NativeServer):
             digest.update(f"\0{name}={value}".encode())
         return digest.hexdigest()
 
-    def prepare_home(self) -> Path:
-        """This state folder as Keycloak's home: its own data/, the shared build linked as lib/."""
+    def prepare_home(self) -> bool:
+        """Make this state folder Keycloak's home: its own data/, the shared build linked as lib/.
+
+        Returns whether the realm must be imported: on an empty database, and after the realm file
+        or a secret changed (the database is wiped first: Keycloak never re-imports an existing
+        realm). Otherwise the import is skipped — parsing and comparing it costs seconds per start.
+        """
         home = self.paths().root
         data = self.paths().data
         stamp = data / ".realm-stamp"
         if stamp.exists() and stamp.read_text() != self.realm_stamp():
-            # Keycloak never re-imports an existing realm: start from an empty database instead.
             shutil.rmtree(data)
+        must_import = not (stamp.exists() and (data / "h2").is_dir())
         (data / "import").mkdir(parents=True, exist_ok=True)
         shutil.copyfile(REALM_FILE, data / "import" / REALM_FILE.name)
         stamp.write_text(self.realm_stamp())
-        lib = home / "lib"
-        if lib.is_symlink() and lib.resolve() != (dist_dir() / "lib").resolve():
-            lib.unlink()
-        if not lib.exists():
-            lib.symlink_to(dist_dir() / "lib")
+        lib, target = home / "lib", dist_dir() / "lib"
+        if lib.is_symlink() and lib.readlink() != target:
+            lib.unlink()  # a build of other options, or one since removed
+        if not lib.is_symlink():
+            lib.symlink_to(target)
         (home / "providers").mkdir(exist_ok=True)
-        return home
+        return must_import
 
     def start(self, progress: Progress) -> int:
         if self.missing():
             raise ServiceError(f"keycloak needs {', '.join(self.missing())}: run the install first")
-        home = self.prepare_home()
+        must_import = self.prepare_home()
         command = self.java_command(
-            home,
+            self.paths().root,
             "start",
             "--optimized",
-            "--http-enabled=true",
+            *RUNTIME_OPTIONS,
             f"--http-host={HOST}",
             f"--http-port={self.port}",
             f"--http-management-port={self.management_port}",
-            "--hostname-strict=false",
-            "--import-realm",
+            *(["--import-realm"] if must_import else []),
         )
         progress(f"starting Keycloak {KEYCLOAK_VERSION} on {HOST}:{self.port}")
         return spawn(

@@ -150,10 +150,10 @@ def course_files(root: Path = REPO_ROOT) -> list[str]:
     ]
 
 
-def orphans(exercises: list[Exercise], files: list[str]) -> list[str]:
-    """Course files no catalogued exercise owns, and catalogued exercises missing a file."""
+def orphans(exercises: list[Exercise], files: list[str], root: Path = REPO_ROOT) -> list[str]:
+    """Course files (``files``, see :func:`course_files`) no catalogued exercise owns, and catalogued
+    exercises missing one of their files under ``root``."""
     by_name = {(exercise.chapter, exercise.name): exercise for exercise in exercises}
-    present = set(files)
     problems = [
         f"{path}: belongs to no exercise in exercises.toml (add its block, or delete the file)"
         for path in files
@@ -161,9 +161,9 @@ def orphans(exercises: list[Exercise], files: list[str]) -> list[str]:
     ]
     for exercise in exercises:
         for path in (exercise.stub, exercise.solution, exercise.test):
-            if path not in present:
+            if not (root / path).is_file():
                 problems.append(f"exercise {exercise.id}: {path} is missing")
-        if not any(owner(path, by_name) == exercise for path in files if "/decoys/" in path):
+        if not discover_decoys(root, exercise.chapter, exercise.name):
             problems.append(f"exercise {exercise.id}: no {exercise.decoy_pattern}")
     return problems
 

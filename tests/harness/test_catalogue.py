@@ -185,9 +185,12 @@ def test_every_exercise_file_belongs_to_a_catalogued_exercise_and_none_is_missin
     assert cat.orphans(EXERCISES, cat.course_files()) == []
 
 
-def test_the_orphan_check_catches_strays_and_gaps() -> None:
+def test_the_orphan_check_catches_strays_and_gaps(tmp_path: Path) -> None:
     """A file whose name fits no exercise is named; so is an exercise that lacks one of its files."""
     health = catalogue()["00.1"]
+    for path in (health.stub, health.test, *health.decoys):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REPO_ROOT / path, tmp_path / path)
     files = [
         health.stub,
         health.test,
@@ -198,12 +201,15 @@ def test_the_orphan_check_catches_strays_and_gaps() -> None:
         "grading/00_setup/decoys/gone__wrong.py",
         "grading/00_setup/decoys/no_separator.py",
     ]
-    problems = cat.orphans([health], files)
+    problems = cat.orphans([health], files, tmp_path)
     for stray in files[-5:]:
         assert f"{stray}: belongs to no exercise in exercises.toml" in "\n".join(problems)
-    assert f"exercise 00.1: {health.solution} is missing" in problems
-    assert cat.orphans([health], [health.stub, health.solution, health.test]) == [
-        "exercise 00.1: no grading/00_setup/decoys/health_check__*.py"
+    assert problems[-1] == f"exercise 00.1: {health.solution} is missing"
+    assert len(problems) == 6
+    shutil.rmtree(tmp_path / "grading" / "00_setup" / "decoys")
+    assert cat.orphans([health], [], tmp_path) == [
+        f"exercise 00.1: {health.solution} is missing",
+        "exercise 00.1: no grading/00_setup/decoys/health_check__*.py",
     ]
 
 

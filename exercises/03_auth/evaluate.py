@@ -1,0 +1,36 @@
+"""Taught in notebooks/03_auth_access.ipynb §2.
+
+Exercise 03.6: an ABAC decision that does not depend on the server's time zone.
+
+The guide's deny rule read ``ctx.environment.time.getHours()`` — the hour in the *server's* zone —
+so the same request was allowed on a server in Seoul and denied on one in UTC. Its owner rule
+compared ``ctx.resource.ownerId === ctx.user.id``, true when both are ``undefined``: a resource with
+no owner was anyone's to update.
+
+Write :func:`evaluate` with these rules, in this order:
+
+1. ``admin`` may do anything, at any time;
+2. anyone else is denied outside office hours: 09:00 (included) to 18:00 (excluded) in
+   ``Asia/Seoul`` (:data:`OFFICE_ZONE`), whatever zone the server or the clock's datetime is in —
+   ``clock()`` returns an aware datetime; a naive one is a ``ValueError``;
+3. within office hours, a subject may ``update`` a resource whose ``owner_id`` is their ``id``
+   (a resource without an owner belongs to nobody);
+4. everything else is denied.
+
+Return a :class:`~reference.auth.abac.Decision` (``allowed`` and a short ``reason`` of your choice).
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from reference.auth.abac import Clock, Context, Decision
+
+OFFICE_ZONE = ZoneInfo("Asia/Seoul")
+
+
+def evaluate(ctx: Context, clock: Clock) -> Decision:
+    """The decision for ``ctx`` at ``clock()``."""
+    # TODO: admins first; then the office hours in OFFICE_ZONE computed from clock() (never the server's
+    # local zone); then the owner rule; deny otherwise.
+    raise NotImplementedError

@@ -33,6 +33,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("COURSE_BACKEND", "native")
     monkeypatch.setenv("DATABASE_URL", f"postgresql://course:course@127.0.0.1:{free_port()}/course")
     monkeypatch.setenv("REDIS_URL", f"redis://:course@127.0.0.1:{free_port()}/0")
+    monkeypatch.setenv("KEYCLOAK_URL", f"http://127.0.0.1:{free_port()}")
     yield state
     launcher = Launcher(progress=lambda _line: None)
     launcher.down(["postgres", "redis"])

@@ -132,7 +132,7 @@ def test_free_port_has_no_holder() -> None:
 
 def test_unknown_name_lists_the_valid_ones() -> None:
     with pytest.raises(
-        ServiceError, match="valid names are: postgres, mongo, redis, kafka, rabbitmq"
+        ServiceError, match="valid names are: postgres, mongo, redis, kafka, rabbitmq, keycloak"
     ):
         validate_names(["postgres", "mysql"])
 

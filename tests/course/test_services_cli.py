@@ -34,7 +34,7 @@ def test_unknown_name_is_a_clear_error(isolated_env: Path) -> None:
     result = runner.invoke(app, ["services", "up", "mysql"])
     assert result.exit_code == 1
     assert "unknown server 'mysql'" in result.output
-    assert "valid names are: postgres, mongo, redis, kafka, rabbitmq" in result.output
+    assert "valid names are: postgres, mongo, redis, kafka, rabbitmq, keycloak" in result.output
     assert "Traceback" not in result.output
 
 
@@ -55,3 +55,18 @@ def test_reset_asks_first(isolated_env: Path) -> None:
     result = runner.invoke(app, ["services", "reset", "redis"], input="n\n")
     assert result.exit_code == 1
     assert "Wipe all data of redis?" in result.output
+
+
+def test_an_unknown_chapter_is_a_clear_error(isolated_env: Path) -> None:
+    result = runner.invoke(app, ["services", "up", "--chapter", "42"])
+    assert result.exit_code == 1
+    assert "no chapter 42 in this checkout; chapters so far: 00" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_status_of_a_chapter_names_only_its_servers(isolated_env: Path) -> None:
+    """Chapter 03 needs Keycloak alone; on the isolated (unused) port it is reported down."""
+    result = runner.invoke(app, ["services", "status", "--chapter", "03"])
+    assert result.exit_code == 1
+    assert "course services up keycloak" in result.output
+    assert "postgres" not in result.output

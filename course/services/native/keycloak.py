@@ -92,11 +92,9 @@ def dist_dir() -> Path:
     return STATE_ROOT / "keycloak" / f"dist-{KEYCLOAK_VERSION}-{tag}"
 
 
-def zip_path() -> Path:
+def zip_path(repo: Path = MAVEN_REPO) -> Path:
     group, artifact, version, kind = ARTIFACT.split(":")
-    return (
-        MAVEN_REPO / group.replace(".", "/") / artifact / version / f"{artifact}-{version}.{kind}"
-    )
+    return repo / group.replace(".", "/") / artifact / version / f"{artifact}-{version}.{kind}"
 
 
 class KeycloakServer(NativeServer):
@@ -109,13 +107,16 @@ class KeycloakServer(NativeServer):
         self.port = settings.endpoint("KEYCLOAK_URL").port
         self.management_port = self.port + 1
         self.ports = (self.port, self.management_port)
+        # Shared caches by default; the cold-start benchmark points them at empty folders.
+        self.dist = dist_dir()
+        self.maven_repo = MAVEN_REPO
 
     @property
     def built_marker(self) -> Path:
-        return dist_dir() / ".course-build"
+        return self.dist / ".course-build"
 
     def unpacked(self) -> bool:
-        return (dist_dir() / "lib" / "quarkus-run.jar").exists()
+        return (self.dist / "lib" / "quarkus-run.jar").exists()
 
     def built(self) -> bool:
         marker = self.built_marker
@@ -127,7 +128,7 @@ class KeycloakServer(NativeServer):
         if java is None or java < 17:
             missing.append("java")
         if not self.unpacked():
-            if not zip_path().exists() and shutil.which("mvn") is None:
+            if not zip_path(self.maven_repo).exists() and shutil.which("mvn") is None:
                 missing.append("maven")
             missing.append(f"Keycloak {KEYCLOAK_VERSION} distribution")
         if not self.built():
@@ -149,7 +150,7 @@ class KeycloakServer(NativeServer):
 
     def download(self, progress: Progress) -> None:
         """Fetch the distribution zip into the shared Maven cache (once per machine)."""
-        if zip_path().exists():
+        if zip_path(self.maven_repo).exists():
             return
         if shutil.which("mvn") is None:
             raise ServiceError("Maven (mvn) is needed to download Keycloak: apt-get install maven")
@@ -159,7 +160,7 @@ class KeycloakServer(NativeServer):
                 "mvn",
                 "-B",
                 "-q",
-                f"-Dmaven.repo.local={MAVEN_REPO}",
+                f"-Dmaven.repo.local={self.maven_repo}",
                 "dependency:get",
                 f"-Dartifact={ARTIFACT}",
             ],
@@ -167,18 +168,18 @@ class KeycloakServer(NativeServer):
             text=True,
             check=False,
         )
-        if result.returncode != 0 or not zip_path().exists():
+        if result.returncode != 0 or not zip_path(self.maven_repo).exists():
             raise ServiceError(
                 f"downloading {ARTIFACT} failed:\n{(result.stdout + result.stderr)[-3000:]}"
             )
 
     def unpack(self, progress: Progress) -> None:
         """Unzip into a fresh folder, then rename: an interrupted unpack is redone from scratch."""
-        target = dist_dir()
+        target = self.dist
         partial = target.with_name(target.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         progress(f"unpacking Keycloak into {target}")
-        with zipfile.ZipFile(zip_path()) as archive:
+        with zipfile.ZipFile(zip_path(self.maven_repo)) as archive:
             archive.extractall(partial)
         (top,) = partial.iterdir()  # the zip holds one folder, keycloak-<version>/
         shutil.rmtree(target, ignore_errors=True)
@@ -188,7 +189,7 @@ class KeycloakServer(NativeServer):
     @property
     def class_archive(self) -> Path:
         """A CDS archive of the server's classes, beside the build it belongs to."""
-        return dist_dir() / "keycloak.jsa"
+        return self.dist / "keycloak.jsa"
 
     def class_data_sharing(self) -> list[str]:
         """Map the classes an earlier run loaded instead of loading and verifying them again.
@@ -207,9 +208,9 @@ class KeycloakServer(NativeServer):
             *JVM_OPTIONS,
             *(self.class_data_sharing() if args[:1] == ("start",) else []),
             f"-Dkc.home.dir={home}",
-            f"-Djboss.server.config.dir={dist_dir() / 'conf'}",
+            f"-Djboss.server.config.dir={self.dist / 'conf'}",
             "-cp",
-            str(dist_dir() / "lib" / "quarkus-run.jar"),
+            str(self.dist / "lib" / "quarkus-run.jar"),
             "io.quarkus.bootstrap.runner.QuarkusEntryPoint",
             *args,
         ]
@@ -218,7 +219,7 @@ class KeycloakServer(NativeServer):
         """``kc.sh build``: re-augment the distribution for our build options, once."""
         progress(f"building Keycloak for {' '.join(BUILD_OPTIONS)} (once, ~40 s)")
         self.built_marker.unlink(missing_ok=True)
-        command = self.java_command(dist_dir(), "build", *BUILD_OPTIONS)
+        command = self.java_command(self.dist, "build", *BUILD_OPTIONS)
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise ServiceError(f"kc.sh build failed:\n{(result.stdout + result.stderr)[-3000:]}")
@@ -255,7 +256,7 @@ class KeycloakServer(NativeServer):
         (data / "import").mkdir(parents=True, exist_ok=True)
         shutil.copyfile(REALM_FILE, data / "import" / REALM_FILE.name)
         stamp.write_text(self.realm_stamp())
-        lib, target = home / "lib", dist_dir() / "lib"
+        lib, target = home / "lib", self.dist / "lib"
         if lib.is_symlink() and lib.readlink() != target:
             lib.unlink()  # a build of other options, or one since removed
         if not lib.is_symlink():

@@ -163,6 +163,9 @@ class KeycloakServer(NativeServer):
                 f"-Dmaven.repo.local={self.maven_repo}",
                 "dependency:get",
                 f"-Dartifact={ARTIFACT}",
+                # The zip is self-contained. Resolving its pom's dependencies would fetch hundreds
+                # of poms, some from a repository it names beyond Maven Central.
+                "-Dtransitive=false",
             ],
             capture_output=True,
             text=True,

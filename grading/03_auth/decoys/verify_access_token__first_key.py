@@ -1,0 +1,45 @@
+"""Decoy for 03.3: ignores the ``kid`` and uses the first key of the JWKS. Caught by test_valid_tokens_of_either_key_verify (and kid tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import jwt
+
+from reference.auth.tokens import InvalidToken
+
+
+def verify_access_token(
+    token: str, jwks: Mapping[str, Any], issuer: str, audience: str
+) -> dict[str, Any]:
+    """The token's verified claims, or :class:`InvalidToken`."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise InvalidToken("not a JWT") from None
+    if header.get("typ") != "at+jwt":
+        raise InvalidToken("not an access token")
+    kid = header.get("kid")
+    del kid
+    matches = list(jwks.get("keys", []))[:1]
+    if len(matches) != 1:
+        raise InvalidToken("unknown kid")
+    try:
+        key = jwt.PyJWK.from_dict(dict(matches[0]))
+    except jwt.PyJWTError:
+        raise InvalidToken("unusable key") from None
+    if header.get("alg") != matches[0].get("alg") or header.get("alg") != key.algorithm_name:
+        raise InvalidToken("algorithm does not match the key")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key.key,
+            algorithms=[key.algorithm_name],
+            issuer=issuer,
+            audience=audience,
+            options={"require": ["iss", "aud", "exp", "iat", "sub"]},
+        )
+    except jwt.PyJWTError as error:
+        raise InvalidToken(str(error)) from None
+    return claims

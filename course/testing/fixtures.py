@@ -255,6 +255,19 @@ def amqp_url(settings: Settings) -> Iterator[str]:
 
 # --- Keycloak --------------------------------------------------------------------------------
 
+# Fixtures that start a heavy server on demand. The first test to use one waits for the start (on a
+# clean machine: download, build and first start, minutes on a loaded 2-core CI machine) inside its
+# own time limit, so each such test gets a limit that covers it.
+HEAVY_FIXTURES = frozenset({"keycloak_realm"})
+HEAVY_START_TIMEOUT_S = 900
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        uses_heavy = HEAVY_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if uses_heavy and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(HEAVY_START_TIMEOUT_S))
+
 
 @pytest.fixture(scope="session")
 def keycloak_realm(settings: Settings) -> CourseRealm:

@@ -150,6 +150,17 @@ def web_login(realm: CourseRealm, user: str) -> tuple[dict[str, Any], str]:
     return tokens.json(), nonce
 
 
+def test_a_test_using_keycloak_gets_a_limit_covering_its_first_start(
+    keycloak_realm: CourseRealm, request: pytest.FixtureRequest
+) -> None:
+    """The first test to ask for Keycloak may pay for a cold start inside its own time limit."""
+    from course.testing.fixtures import HEAVY_START_TIMEOUT_S
+
+    marker = request.node.get_closest_marker("timeout")
+    assert marker is not None
+    assert marker.args == (HEAVY_START_TIMEOUT_S,)
+
+
 def test_discovery_and_jwks_answer(keycloak_realm: CourseRealm) -> None:
     meta = discovery(keycloak_realm)
     assert meta["issuer"] == keycloak_realm.issuer

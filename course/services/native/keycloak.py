@@ -288,4 +288,4 @@ class KeycloakServer(NativeServer):
 
     def ready_timeout(self) -> float:
         # The first start creates the schema and imports two realms: ~25 s idle, minutes under load.
-        return 300.0
+        return 600.0

@@ -1,0 +1,32 @@
+"""Decoy for 05.3: the guide's handler — applies every delivery. Caught by test_redelivery_changes_nothing."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Engine, text
+
+from reference.messaging.events import Event
+
+
+def create_tables(conn: Connection) -> None:
+    """``accounts(id, balance)`` and ``processed_events(event_id PRIMARY KEY)``."""
+    conn.execute(
+        text("CREATE TABLE IF NOT EXISTS accounts (id text PRIMARY KEY, balance bigint NOT NULL)")
+    )
+    conn.execute(
+        text(
+            "CREATE TABLE IF NOT EXISTS processed_events ("
+            " event_id uuid PRIMARY KEY, processed_at timestamptz NOT NULL DEFAULT now())"
+        )
+    )
+
+
+def credit_once(engine: Engine, event: Event) -> bool:
+    """Credit ``event.data["amount"]`` to account ``event.key`` unless this event id was applied."""
+    with engine.begin() as conn:
+        credited = conn.execute(
+            text("UPDATE accounts SET balance = balance + :amount WHERE id = :id"),
+            {"amount": event.data["amount"], "id": event.key},
+        ).rowcount
+        if credited == 0:
+            raise LookupError(f"no account {event.key!r}")  # rolls the claim back with it
+    return True

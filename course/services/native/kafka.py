@@ -19,8 +19,6 @@ from course.services.native.jvm import MavenJarServer
 from reference.config import Settings
 
 KAFKA_VERSION = "4.1.1"
-CLIENT_PORT = 19092
-CONTROLLER_PORT = 19093
 HOST = "127.0.0.1"
 
 _HERE = Path(__file__).resolve().parent / "kafka"
@@ -57,9 +55,7 @@ def new_cluster_id() -> str:
             return text
 
 
-def server_properties(
-    data_dir: Path, client_port: int = CLIENT_PORT, controller_port: int = CONTROLLER_PORT
-) -> str:
+def server_properties(data_dir: Path, client_port: int, controller_port: int) -> str:
     """The broker's configuration: one combined broker+controller node, tuned to start quickly."""
     settings = {
         # KRaft combined mode: this one process is the whole cluster and its own controller quorum.

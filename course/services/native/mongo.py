@@ -31,7 +31,6 @@ from course.services.base import (
 from course.services.native.jvm import MavenJarServer
 from reference.config import Settings
 
-PORT = 17017
 HOST = "127.0.0.1"
 MONGO_JAVA_SERVER_VERSION = "1.47.0"
 

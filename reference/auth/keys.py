@@ -57,6 +57,7 @@ class KeyRing:
 
     def __init__(self, first: SigningKey) -> None:
         self._keys: list[SigningKey] = [first]
+        self._jwks: dict[str, Any] | None = None  # built once per change: verifiers read it often
 
     @property
     def signer(self) -> SigningKey:
@@ -68,6 +69,7 @@ class KeyRing:
         if any(k.kid == key.kid for k in self._keys):
             raise ValueError(f"kid {key.kid!r} is already in the key ring")
         self._keys.append(key)
+        self._jwks = None
         return key
 
     def retire(self, kid: str) -> None:
@@ -75,7 +77,10 @@ class KeyRing:
         if kid == self.signer.kid:
             raise ValueError("the current signing key cannot be retired; rotate first")
         self._keys = [k for k in self._keys if k.kid != kid]
+        self._jwks = None
 
     def jwks(self) -> dict[str, Any]:
         """The public JWKS document (``/.well-known/jwks.json``)."""
-        return {"keys": [k.public_jwk() for k in self._keys]}
+        if self._jwks is None:
+            self._jwks = {"keys": [k.public_jwk() for k in self._keys]}
+        return self._jwks

@@ -1,0 +1,36 @@
+"""Decoy for 05.4: a plain SELECT of unpublished rows — a second relay reads the same rows and publishes them again. Caught by test_two_relays_at_once_publish_each_row_once_without_waiting."""
+
+from __future__ import annotations
+
+from kafka import KafkaProducer
+from sqlalchemy import Engine, text
+
+from reference.messaging.events import Event
+
+
+def relay_batch(engine: Engine, producer: KafkaProducer, batch_size: int = 100) -> int:
+    """Publish and mark up to ``batch_size`` unpublished outbox rows; return how many."""
+    with engine.begin() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT id, topic, event FROM outbox WHERE published_at IS NULL"
+                " ORDER BY id LIMIT :n"
+            ),
+            {"n": batch_size},
+        ).all()
+        pending = []
+        for row in rows:
+            event = Event.model_validate(row.event)
+            headers = [("correlation-id", event.correlation_id.encode())]
+            pending.append(
+                producer.send(
+                    row.topic, key=event.key.encode(), value=event.to_bytes(), headers=headers
+                )
+            )
+        for future in pending:
+            future.get(timeout=30)
+        for row in rows:
+            conn.execute(
+                text("UPDATE outbox SET published_at = now() WHERE id = :id"), {"id": row.id}
+            )
+    return len(rows)

@@ -90,7 +90,8 @@ class OidcClient:
             raise ValueError("the discovery document names another issuer")
         self.jwks = JwksCache(self.metadata["jwks_uri"])
 
-    def _session(self) -> OAuth2Session:
+    def session(self) -> OAuth2Session:
+        """authlib's OAuth 2.0 session for this client (PKCE S256)."""
         return OAuth2Session(
             self.client_id,
             self.client_secret,
@@ -104,7 +105,7 @@ class OidcClient:
         """The authorization URL to redirect the browser to (its state is stored)."""
         state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         verifier = secrets.token_urlsafe(48)  # 64 characters, within RFC 7636's 43–128
-        url, _ = self._session().create_authorization_url(
+        url, _ = self.session().create_authorization_url(
             self.metadata["authorization_endpoint"],
             state=state,
             code_verifier=verifier,
@@ -116,29 +117,42 @@ class OidcClient:
 
     def handle_callback(self, query: Mapping[str, str]) -> Identity:
         """The identity behind the redirect's ``code``, or :class:`LoginFailed`."""
-        state = query.get("state")
-        if not state:
-            raise LoginFailed("the callback has no state")
-        # GETDEL: a state is used once, even by two concurrent callbacks.
-        saved = self.store.getdel(f"{self.prefix}state:{state}")
-        if saved is None:
-            raise LoginFailed("unknown or already used state")
+        # The state first, even when the provider reports an error: it is spent either way.
+        record = self.take_state(query.get("state"))
         if "error" in query:
             raise LoginFailed(f"the provider refused: {query['error']}")
         code = query.get("code")
         if not code:
             raise LoginFailed("the callback has no code")
-        record = json.loads(str(saved))
+        tokens = self.exchange(code, record["verifier"])
+        claims = self.validate_id_token(str(tokens.get("id_token", "")), record["nonce"])
+        return self.identity(claims, tokens)
+
+    def take_state(self, state: str | None) -> dict[str, str]:
+        """The login record stored under ``state`` — removed as it is read (``GETDEL``: used once,
+        even by two concurrent callbacks); unknown or spent → :class:`LoginFailed`."""
+        saved = self.store.getdel(f"{self.prefix}state:{state}") if state else None
+        if saved is None:
+            raise LoginFailed("unknown or already used state")
+        record: dict[str, str] = json.loads(str(saved))
+        return record
+
+    def exchange(self, code: str, verifier: str) -> dict[str, Any]:
+        """Redeem ``code`` at the token endpoint with the PKCE ``verifier``."""
         try:
-            tokens = self._session().fetch_token(
+            tokens: dict[str, Any] = self.session().fetch_token(
                 self.metadata["token_endpoint"],
                 grant_type="authorization_code",
                 code=code,
-                code_verifier=record["verifier"],
+                code_verifier=verifier,
             )
         except (OAuthError, requests.RequestException, ValueError) as error:
             raise LoginFailed(f"the code exchange failed: {type(error).__name__}") from None
-        claims = self.validate_id_token(str(tokens.get("id_token", "")), record["nonce"])
+        return tokens
+
+    @staticmethod
+    def identity(claims: Mapping[str, Any], tokens: Mapping[str, Any]) -> Identity:
+        """Who logged in: ``iss`` + ``sub`` from validated ID-token claims."""
         return Identity(
             issuer=claims["iss"],
             subject=claims["sub"],
@@ -177,7 +191,7 @@ class OidcClient:
 
     def client_credentials(self) -> dict[str, Any]:
         """A token for this client itself (service to service), no user involved."""
-        token: dict[str, Any] = self._session().fetch_token(
+        token: dict[str, Any] = self.session().fetch_token(
             self.metadata["token_endpoint"], grant_type="client_credentials"
         )
         return token

@@ -1,0 +1,47 @@
+"""Decoy for 05.2: the guide's eachMessage — parse value or '{}' and handle, no DLQ: a poison message raises out of every call and blocks the partition; a tombstone is handled as an event. Caught by test_ok_poison_tombstone_ok."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.structs import OffsetAndMetadata
+
+from reference.messaging.events import Event, decode_event
+
+
+def process_batch(
+    consumer: KafkaConsumer,
+    producer: KafkaProducer,
+    dlq_topic: str,
+    handle: Callable[[Event], None],
+    on_delete: Callable[[str], None],
+    timeout_ms: int = 1000,
+) -> int:
+    """Process one polled batch as described above; return how many records were processed."""
+    batches = list(consumer.poll(timeout_ms=timeout_ms).items())
+    processed = 0
+    for position, (tp, records) in enumerate(batches):
+        for record in records:
+            try:
+                _process(record, producer, dlq_topic, handle, on_delete)
+            except Exception:
+                consumer.seek(tp, record.offset)
+                for later_tp, later_records in batches[position + 1 :]:
+                    consumer.seek(later_tp, later_records[0].offset)
+                raise
+            consumer.commit({tp: OffsetAndMetadata(record.offset + 1, "", -1)})
+            processed += 1
+    return processed
+
+
+def _process(
+    record: ConsumerRecord,
+    producer: KafkaProducer,
+    dlq_topic: str,
+    handle: Callable[[Event], None],
+    on_delete: Callable[[str], None],
+) -> None:
+    """`handler(JSON.parse(message.value?.toString() || '{}'))`: no tombstones, no DLQ."""
+    handle(decode_event(record.value or b"{}"))

@@ -308,3 +308,45 @@ def test_grpc_refuses_every_attack(
         stub = user_pb2_grpc.UserServiceStub(channel)  # type: ignore[no-untyped-call]
         assert stub.GetUser(request, timeout=10).id == world.alice
     assert repository.calls == 1
+
+
+def test_rest_two_authorization_headers_are_refused(
+    rest: tuple[TestClient, list[str]], world: World
+) -> None:
+    """A valid token next to a second header: ambiguous (which did a proxy add?) → 401
+    invalid_request, no handler."""
+    client, calls = rest
+    valid = world.valid()
+    response = client.get(
+        f"/users/{world.alice}",
+        headers=[("Authorization", f"Bearer {valid}"), ("Authorization", f"Bearer {valid}")],
+    )
+    assert response.status_code == 401
+    assert 'error="invalid_request"' in response.headers["www-authenticate"]
+    assert calls == []
+
+
+def test_grpc_interceptor_refuses_before_the_servicer(
+    grpc_server: tuple[RunningServer, CountingRepository], world: World
+) -> None:
+    """Two authorization entries, or a scheme other than Bearer: UNAUTHENTICATED from the
+    interceptor, the repository never called; a valid call still works through it."""
+    running, repository = grpc_server
+    request = user_pb2.GetUserRequest(id=world.alice)
+    valid = world.valid()
+    with grpc.insecure_channel(running.target) as channel:
+        stub = user_pb2_grpc.UserServiceStub(channel)  # type: ignore[no-untyped-call]
+        for metadata in (
+            [("authorization", f"Bearer {valid}"), ("authorization", f"Bearer {valid}")],
+            [("authorization", f"Basic {valid}")],
+            [],
+        ):
+            with pytest.raises(grpc.RpcError) as refused:
+                stub.GetUser(request, metadata=metadata, timeout=10)
+            assert refused.value.code() is grpc.StatusCode.UNAUTHENTICATED, metadata
+        assert repository.calls == 0
+        assert (
+            stub.GetUser(request, metadata=[("authorization", f"Bearer {valid}")], timeout=10).id
+            == world.alice
+        )
+    assert repository.calls == 1

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from guide.auth.oauth import GoogleOAuth
 from reference.auth.authenticator import JwtAuthenticator
+from reference.auth.keys import KeyRing, generate_key
 from reference.auth.oidc import (
     AccountDirectory,
     Identity,
@@ -28,6 +29,7 @@ from reference.auth.oidc import (
     login_app,
     provider_verifier,
 )
+from reference.auth.tokens import TokenIssuer, TokenVerifier, ring_source
 from reference.databases.models import UserRole
 from reference.setup.connect import CourseRealm
 
@@ -213,3 +215,30 @@ def test_client_credentials(keycloak_realm: CourseRealm, redis_client: redis.Red
     principal = JwtAuthenticator([provider_verifier(service, "course-api")])(token["access_token"])
     assert principal is not None
     assert principal.role is UserRole.USER
+
+
+def test_one_authenticator_for_keycloak_and_the_course_issuer(
+    oidc: OidcClient, keycloak_realm: CourseRealm
+) -> None:
+    """Configured with both issuers, the authenticator accepts each one's access tokens and routes
+    by ``iss``: a course token never meets Keycloak's keys, nor the reverse."""
+    ring = KeyRing(generate_key("EdDSA", kid="course-1"))
+    course = TokenIssuer(ring, "https://auth.course.test", "course-api")
+    both = JwtAuthenticator(
+        [
+            provider_verifier(oidc, "course-api"),
+            TokenVerifier(ring_source(ring), course.issuer, "course-api"),
+        ]
+    )
+    bob = oidc.handle_callback(
+        browser_login(oidc.begin_login(), "bob", keycloak_realm.passwords["bob"])
+    )
+    from_keycloak = both(str(bob.tokens["access_token"]))
+    from_course = both(course.access_token("00000000-0000-4000-8000-000000000001", ["admin"]))
+    assert from_keycloak is not None
+    assert from_keycloak.role is UserRole.MANAGER
+    assert from_course is not None
+    assert from_course.role is UserRole.ADMIN
+    # A course-signed token claiming Keycloak's issuer is checked against Keycloak's JWKS: refused.
+    impostor = TokenIssuer(ring, keycloak_realm.issuer, "course-api")
+    assert both(impostor.access_token("00000000-0000-4000-8000-000000000001", ["admin"])) is None

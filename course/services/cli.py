@@ -16,6 +16,7 @@ from rich.table import Table
 
 from course.services.base import ServiceError
 from course.services.launcher import SERVERS, Launcher, ServerStatus, servers_for
+from reference.setup import servers as registry
 
 services_app = typer.Typer(
     help="Start, stop and inspect the course's servers.", no_args_is_help=True
@@ -94,9 +95,27 @@ def _wanted(names: list[str] | None, chapters: list[str] | None) -> list[str]:
 
 
 @services_app.command()
-def up(names: Wanted = None, chapter: Chapters = None) -> None:
+def up(
+    names: Wanted = None,
+    chapter: Chapters = None,
+    heavy: Annotated[
+        bool,
+        typer.Option(
+            help="Also start heavy servers (Keycloak). `./dev test` says --no-heavy: there the "
+            "first test that needs one starts it."
+        ),
+    ] = True,
+) -> None:
     """Start the servers (those already answering are left alone) and wait until healthy."""
-    _command(lambda launcher: _report(launcher.up(_wanted(names, chapter))))
+
+    def action(launcher: Launcher) -> None:
+        wanted = [n for n in _wanted(names, chapter) if heavy or not registry.server(n).heavy]
+        if not wanted:  # Launcher.up([]) would mean every server
+            out.print("nothing to start")
+            return
+        _report(launcher.up(wanted))
+
+    _command(action)
 
 
 @services_app.command()

@@ -70,3 +70,10 @@ def test_status_of_a_chapter_names_only_its_servers(isolated_env: Path) -> None:
     assert result.exit_code == 1
     assert "course services up keycloak" in result.output
     assert "postgres" not in result.output
+
+
+def test_up_without_heavy_servers_leaves_keycloak_alone(isolated_env: Path) -> None:
+    """`./dev test` starts the chapters' light servers up front and leaves Keycloak to its tests."""
+    result = runner.invoke(app, ["services", "up", "--chapter", "03", "--no-heavy"])
+    assert result.exit_code == 0, result.output
+    assert "nothing to start" in result.output

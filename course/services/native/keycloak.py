@@ -2,18 +2,20 @@
 
 The same server the ``quay.io/keycloak/keycloak`` image runs, without Docker: Maven fetches
 ``org.keycloak:keycloak-quarkus-dist`` (a ~170 MB zip) once into the shared Maven cache, it is
-unpacked once into ``.services/keycloak/dist-<version>``, and an *optimized* build (``kc.sh build``:
+unpacked once into ``.services/keycloak/dist-<version>-<build options>``, and an *optimized* build (``kc.sh build``:
 Quarkus re-augmentation for the dev-file database and the health checks, ~40 s) is done once and
 recorded, so every later start runs ``start --optimized`` and skips it. The JVM is started directly
 (what ``kc.sh`` would run) with ``kc.home.dir`` set to this state folder, whose ``lib`` links to the
 shared distribution: each state folder (the tests' isolated ones too) has its own ``data/`` — the
 dev-file H2 database and the realm to import — while the 190 MB distribution and its build are
 shared. A single node with a local cache (``--cache=local``): no JGroups cluster, nothing but
-loopback listening.
+loopback listening. The first start records a CDS archive of the server's classes at exit, which
+later starts map instead of loading them again (what dominated a warm start on two cores, with the
+cluster's JGroups discovery and the realm import, both now gone from it).
 
-At start the course realm (``keycloak/course-realm.json``, secrets substituted by Keycloak from the
-environment: ``${KEYCLOAK_ALICE_PASSWORD}`` …) is imported; when the realm file or any of those
-secrets changed since the last import, the database is wiped first so the change takes effect.
+On a new database the course realm (``keycloak/course-realm.json``, secrets substituted by Keycloak
+from the environment: ``${KEYCLOAK_ALICE_PASSWORD}`` …) is imported; when the realm file or any of
+those secrets changed since the last import, the database is wiped first so the change takes effect.
 HTTP listens on 127.0.0.1 at ``KEYCLOAK_URL``'s port and the management interface (health) one
 above it, off Keycloak's default 9000. Taught from chapter 03 (auth).
 """

@@ -22,7 +22,9 @@ Use only ``producer.send(...)`` (and the future's ``get``) or ``producer.flush()
 from __future__ import annotations
 
 from kafka import KafkaProducer
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text  # noqa: F401, RUF100 - for your solution
+
+from reference.messaging.events import Event  # noqa: F401, RUF100 - for your solution
 
 
 def relay_batch(engine: Engine, producer: KafkaProducer, batch_size: int = 100) -> int:

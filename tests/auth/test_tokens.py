@@ -141,3 +141,27 @@ def test_malformed_tokens_refused(verifier: TokenVerifier) -> None:
     for token in ("", "a.b.c", "x" * 50, _b64({"alg": "EdDSA"}) + ".e30.", "..."):
         with pytest.raises(InvalidToken):
             verifier.verify(token)
+
+
+@pytest.mark.filterwarnings("ignore:The HMAC key is")  # the attacker's key is short on purpose
+@pytest.mark.parametrize("alg", ["HS256", "HS384", "HS512"])
+def test_hmac_tokens_are_refused_whatever_the_secret(
+    issuer: TokenIssuer, verifier: TokenVerifier, alg: str, alice: str
+) -> None:
+    """guide-defects 3.1: an HMAC-signed token naming the course's kid — with the guide's kind of
+    shared secret or with the public key's bytes — is refused before any signature check."""
+    import jwt
+
+    public = issuer.keys.signer.public_jwk()["x"].encode()
+    now = int(time.time())
+    claims = {
+        "iss": issuer.issuer,
+        "aud": issuer.audience,
+        "sub": alice,
+        "iat": now,
+        "exp": now + 60,
+    }
+    for secret in (b"s" * 64, public):
+        token = jwt.encode(claims, secret, algorithm=alg, headers={"kid": "k1", "typ": "at+jwt"})
+        with pytest.raises(InvalidToken, match="algorithm"):
+            verifier.verify(token)

@@ -197,6 +197,15 @@ class OidcClient:
         return token
 
 
+def issuer_verifier(issuer: str, audience: str) -> TokenVerifier:
+    """A verifier of an OpenID provider's access tokens for ``audience``, from its discovery
+    document alone (no client credentials): what an API server needs."""
+    response = httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=10)
+    response.raise_for_status()
+    jwks = JwksCache(response.json()["jwks_uri"])
+    return TokenVerifier(jwks.jwks, issuer, audience, typ="JWT", claim_typ="Bearer")
+
+
 def provider_verifier(client: OidcClient, audience: str) -> TokenVerifier:
     """A verifier of the provider's *access* tokens for our API (``aud`` = ``audience``), sharing
     the client's cached JWKS, for :class:`~reference.auth.authenticator.JwtAuthenticator` beside

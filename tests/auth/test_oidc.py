@@ -26,10 +26,11 @@ from reference.auth.oidc import (
     Identity,
     LoginFailed,
     OidcClient,
+    issuer_verifier,
     login_app,
     provider_verifier,
 )
-from reference.auth.tokens import TokenIssuer, TokenVerifier, ring_source
+from reference.auth.tokens import InvalidToken, TokenIssuer, TokenVerifier, ring_source
 from reference.databases.models import UserRole
 from reference.setup.connect import CourseRealm
 
@@ -242,3 +243,17 @@ def test_one_authenticator_for_keycloak_and_the_course_issuer(
     # A course-signed token claiming Keycloak's issuer is checked against Keycloak's JWKS: refused.
     impostor = TokenIssuer(ring, keycloak_realm.issuer, "course-api")
     assert both(impostor.access_token("00000000-0000-4000-8000-000000000001", ["admin"])) is None
+
+
+def test_an_api_verifies_keycloak_tokens_from_discovery_alone(
+    oidc: OidcClient, keycloak_realm: CourseRealm
+) -> None:
+    """issuer_verifier needs no client secret (what the gRPC server's main uses): Bob's access
+    token verifies, for course-api only."""
+    bob = oidc.handle_callback(
+        browser_login(oidc.begin_login(), "bob", keycloak_realm.passwords["bob"])
+    )
+    token = str(bob.tokens["access_token"])
+    assert issuer_verifier(keycloak_realm.issuer, "course-api").verify(token)["azp"] == "course-web"
+    with pytest.raises(InvalidToken):
+        issuer_verifier(keycloak_realm.issuer, "billing-api").verify(token)

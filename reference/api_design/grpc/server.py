@@ -10,7 +10,7 @@ reach Argon2); bytes that are not the method's protobuf message are ``INVALID_AR
 take, so unary calls and health checks keep answering while streams are open (health ``Watch`` is
 non-blocking and holds no thread). ``port=0`` picks a free port (tests, notebooks). Run it with::
 
-    GRPC_TOKEN_SECRET=… uv run python -m reference.api_design.grpc.server   # 127.0.0.1:50051
+    uv run python -m reference.api_design.grpc.server   # 127.0.0.1:50051, Keycloak's tokens
 
 Taught in ``notebooks/01_api_design_grpc.ipynb``.
 """
@@ -18,7 +18,6 @@ Taught in ``notebooks/01_api_design_grpc.ipynb``.
 from __future__ import annotations
 
 import functools
-import os
 import threading
 from collections.abc import Callable
 from concurrent import futures
@@ -30,7 +29,7 @@ from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from sqlalchemy import Engine, create_engine
 
-from reference.api_design.auth import Authenticator, HmacTokens
+from reference.api_design.auth import Authenticator
 from reference.api_design.grpc.auth import AuthInterceptor, authenticate
 from reference.api_design.grpc.errors import Unauthenticated, status_for
 from reference.api_design.grpc.gen.user.v1 import user_pb2, user_pb2_grpc
@@ -178,11 +177,12 @@ def start_server(
 
 
 if __name__ == "__main__":
-    secret = os.environ.get("GRPC_TOKEN_SECRET")
-    if not secret:
-        raise SystemExit("set GRPC_TOKEN_SECRET to a long random string (the HmacTokens key)")
-    running = start_server(
-        get_settings().database_url, 50051, authenticator=HmacTokens(secret.encode())
-    )
+    # Chapter 03's authenticator: access tokens of the course's Keycloak realm for course-api.
+    from reference.auth.authenticator import JwtAuthenticator
+    from reference.auth.oidc import issuer_verifier
+    from reference.setup.connect import keycloak_realm
+
+    authenticator = JwtAuthenticator([issuer_verifier(keycloak_realm().issuer, "course-api")])
+    running = start_server(get_settings().database_url, 50051, authenticator=authenticator)
     print(f"user.v1.UserService on {running.target}")
     running.server.wait_for_termination()

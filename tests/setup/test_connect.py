@@ -87,3 +87,19 @@ def test_a_closed_port_fails_within_the_timeout(
     with pytest.raises(Exception):  # noqa: B017, PT011 - each library raises its own type
         factory(url.format(port=closed_port), 1.0)  # type: ignore[operator]
     assert time.monotonic() - started < 15
+
+
+def test_keycloak_realm_takes_its_secrets_from_the_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Environment first, like every setting: a changed password or secret reaches the helper."""
+    monkeypatch.setenv("KEYCLOAK_BOB_PASSWORD", "from-the-environment")
+    monkeypatch.setenv("KEYCLOAK_WEB_SECRET", "web-from-the-environment")
+    realm = connect.keycloak_realm("http://127.0.0.1:1/")
+    assert realm.issuer == "http://127.0.0.1:1/realms/course"
+    assert (
+        realm.discovery_url == "http://127.0.0.1:1/realms/course/.well-known/openid-configuration"
+    )
+    assert realm.passwords["bob"] == "from-the-environment"
+    assert realm.web_client_secret == "web-from-the-environment"
+    assert set(realm.passwords) == {"alice", "bob", "admin"}

@@ -1,6 +1,7 @@
 """A worker the messaging tests start as a subprocess and that SIGKILLs itself at a chosen moment.
 
-``consumer`` (Kafka): applies each event's effect through ``apply_once`` and dies right after the
+``member`` (Kafka): a group member that records each event in ``handled`` (once, by event id)
+slowly, so a second member can join meanwhile, and dies after its fifth. ``consumer`` (Kafka): applies each event's effect through ``apply_once`` and dies right after the
 effect's transaction commits, before the offset commit. ``relay``: the outbox relay dies after the
 broker acked its batch, as its ``UPDATE outbox`` (the mark) starts. ``rabbit``: dies while handling
 its first delivery, before the ack. Arguments: mode, then what that mode needs.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from typing import Any
 
 from sqlalchemy import Connection, create_engine, event, text
@@ -42,6 +44,33 @@ def main(mode: str, *args: str) -> None:
         # The broker's minimum session timeout: the dead member's partition moves on after 6 s, not 45.
         consumer = make_consumer(bootstrap, group, topic, session_timeout_ms=6000)
         Processor(consumer, make_producer(bootstrap), dlq, handle, print).run_until_caught_up()
+    elif mode == "member":
+        pg_url, topic, dlq, group = args
+        engine = create_engine(to_sqlalchemy_url(pg_url))
+        count = 0
+
+        def record(e: Event) -> None:
+            nonlocal count
+            effects.apply_once(
+                engine,
+                e,
+                lambda conn, ev: conn.execute(
+                    text("INSERT INTO handled (event_id, member) VALUES (:id, 'A')"),
+                    {"id": ev.event_id},
+                ),
+            )
+            count += 1
+            if count == 5:
+                die()
+            time.sleep(0.3)  # slow enough for the other member to join and take partitions
+
+        consumer = make_consumer(
+            bootstrap, group, topic, session_timeout_ms=6000, max_poll_records=1
+        )
+        member = Processor(consumer, make_producer(bootstrap), dlq, record, print)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until its fifth event, whichever partitions it holds
+            member.process_batch(timeout_ms=500)
     elif mode == "relay":
         (pg_url,) = args
         engine = create_engine(to_sqlalchemy_url(pg_url))

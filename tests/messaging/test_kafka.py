@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -232,3 +233,61 @@ def test_event_envelope_round_trips() -> None:
     e = event(n=1)
     assert Event.model_validate_json(e.to_bytes()) == e
     assert json.loads(e.to_bytes())["schema_version"] == 1
+
+
+def test_member_killed_mid_stream_its_partitions_move_and_nothing_is_lost(
+    bootstrap: str,
+    kafka_topic: Callable[..., str],
+    producer: KafkaProducer,
+    group: str,
+    pg_url: str,
+    pg_engine: Engine,
+) -> None:
+    """Two members of one group over 3 partitions; member A (a subprocess) is SIGKILLed after its
+    fifth event. Member B takes A's partitions once A's session expires: all 30 events handled, each
+    once, some by A and the rest by B."""
+    topic, dlq = kafka_topic(partitions=3), kafka_topic()
+    with pg_engine.begin() as conn:
+        effects.create_processed_events(conn)
+        conn.execute(text("CREATE TABLE handled (event_id uuid NOT NULL, member text NOT NULL)"))
+    for n in range(30):
+        publish_event(producer, topic, event(key=f"acc-{n % 6}", n=n))
+    member_a = subprocess.Popen(
+        [sys.executable, str(WORKER), "member", pg_url, topic, dlq, group],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+    def count(sql: str) -> int:
+        with pg_engine.connect() as conn:
+            return int(conn.execute(text(sql)).scalar_one())
+
+    def record_b(e: Event) -> None:
+        effects.apply_once(
+            pg_engine,
+            e,
+            lambda conn, ev: conn.execute(
+                text("INSERT INTO handled (event_id, member) VALUES (:id, 'B')"),
+                {"id": ev.event_id},
+            ),
+        )
+
+    deadline = time.monotonic() + 60
+    while count("SELECT count(*) FROM handled") == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)  # A holds every partition and has started; now B joins
+    member_b = Processor(
+        make_consumer(bootstrap, group, topic, session_timeout_ms=6000, max_poll_records=1),
+        producer,
+        dlq,
+        record_b,
+        lambda key: None,
+    )
+    deadline = time.monotonic() + 120
+    while count("SELECT count(*) FROM handled") < 30 and time.monotonic() < deadline:
+        member_b.process_batch(timeout_ms=500)
+    member_b.close()
+    assert member_a.wait(timeout=60) == -9, member_a.stderr.read() if member_a.stderr else ""
+    assert count("SELECT count(*) FROM handled") == 30
+    assert count("SELECT count(DISTINCT event_id) FROM handled") == 30
+    assert count("SELECT count(*) FROM handled WHERE member = 'A'") == 5

@@ -1,7 +1,7 @@
 """The one authenticator every API uses: a JWT verifier behind chapter 01's seam.
 
 REST (:class:`~reference.api_design.auth.BearerAuth`), GraphQL (its context) and gRPC (its
-interceptor, :mod:`reference.auth.grpc_auth`) all take an ``Authenticator`` — ``token -> Principal |
+interceptor, :mod:`reference.api_design.grpc.auth`) all take an ``Authenticator`` — ``token -> Principal |
 None``. :class:`JwtAuthenticator` is one: it picks the verifier of the token's issuer (the course's
 own, Keycloak's, …; an issuer it does not know is refused), verifies, checks the token version
 when a :class:`~reference.auth.refresh.SessionStore` is given, and maps roles to a

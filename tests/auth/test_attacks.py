@@ -18,6 +18,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent import futures
 from typing import Any
 
 import grpc
@@ -28,9 +29,10 @@ from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection
+from sqlalchemy import Connection, create_engine
 
 from reference.api_design.app import create_app as create_rest_app
+from reference.api_design.auth import Principal
 from reference.api_design.graphql.app import create_app as create_graphql_app
 from reference.api_design.graphql.background import BackgroundServer, serve_in_background
 from reference.api_design.graphql.statements import count_statements
@@ -38,11 +40,13 @@ from reference.api_design.grpc.auth import bearer_channel
 from reference.api_design.grpc.gen.user.v1 import user_pb2, user_pb2_grpc
 from reference.api_design.grpc.repository import UserRecord, UserRepository
 from reference.api_design.grpc.server import RunningServer, start_server
+from reference.api_design.grpc.servicer import LISTENING, UserServicer
 from reference.api_design.seed import CHEAP_HASHER, Cast, seed_cast
 from reference.auth.authenticator import JwtAuthenticator
 from reference.auth.keys import KeyRing, generate_key
 from reference.auth.refresh import RefreshRefused, SessionStore
 from reference.auth.tokens import TokenIssuer, TokenVerifier, ring_source
+from reference.config import to_sqlalchemy_url
 from reference.databases.migrate import upgrade
 
 ISSUER, AUDIENCE = "https://auth.course.test", "course-api"
@@ -350,3 +354,61 @@ def test_grpc_interceptor_refuses_before_the_servicer(
             == world.alice
         )
     assert repository.calls == 1
+
+
+class CountingAuthenticator:
+    """The world's authenticator, counting how often it is asked."""
+
+    def __init__(self, inner: JwtAuthenticator) -> None:
+        self.inner = inner
+        self.calls = 0
+
+    def __call__(self, token: str) -> Principal | None:
+        self.calls += 1
+        return self.inner(token)
+
+
+def test_grpc_authenticates_each_call_once_in_the_interceptor(pg_url: str, world: World) -> None:
+    """AuthInterceptor is the one place gRPC authenticates: a unary call and a streamed one each
+    ask the authenticator exactly once — the stream's body, which runs after the handler returned,
+    gets its caller from the interceptor instead of authenticating again."""
+    authenticator = CountingAuthenticator(world.authenticator)
+    running = start_server(pg_url, authenticator=authenticator)
+    try:
+        with bearer_channel(running.target, world.valid()) as channel:
+            stub = user_pb2_grpc.UserServiceStub(channel)  # type: ignore[no-untyped-call]
+            assert stub.GetUser(user_pb2.GetUserRequest(id=world.alice), timeout=10).id
+            assert authenticator.calls == 1
+            stream = stub.StreamUserUpdates(
+                user_pb2.StreamUserUpdatesRequest(user_ids=[world.alice]), timeout=30
+            )
+            # LISTENING is sent from the stream's body, after it read its caller.
+            assert LISTENING in stream.initial_metadata()
+            stream.cancel()
+        assert authenticator.calls == 2
+    finally:
+        running.stop(0)
+
+
+def test_grpc_servicer_without_the_interceptor_lets_nobody_in(pg_url: str, world: World) -> None:
+    """The servicer served on its own (no AuthInterceptor) refuses even a valid token with
+    UNAUTHENTICATED before its repository: forgetting the interceptor fails closed, and the
+    interceptor — not the servicer — is what lets callers in (``start_server`` accepts the same
+    token: the positive control in the tests above)."""
+    repository = CountingRepository()
+    engine = create_engine(to_sqlalchemy_url(pg_url))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    servicer = UserServicer(engine, pg_url, repository)
+    user_pb2_grpc.add_UserServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with bearer_channel(f"127.0.0.1:{port}", world.valid()) as channel:
+            stub = user_pb2_grpc.UserServiceStub(channel)  # type: ignore[no-untyped-call]
+            with pytest.raises(grpc.RpcError) as refused:
+                stub.GetUser(user_pb2.GetUserRequest(id=world.alice), timeout=10)
+        assert refused.value.code() is grpc.StatusCode.UNAUTHENTICATED
+        assert repository.calls == 0
+    finally:
+        server.stop(0).wait()
+        engine.dispose()

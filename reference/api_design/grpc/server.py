@@ -30,8 +30,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from sqlalchemy import Engine, create_engine
 
 from reference.api_design.auth import Authenticator
-from reference.api_design.grpc.auth import AuthInterceptor, authenticate
-from reference.api_design.grpc.errors import Unauthenticated, status_for
+from reference.api_design.grpc.auth import AuthInterceptor
+from reference.api_design.grpc.errors import status_for
 from reference.api_design.grpc.gen.user.v1 import user_pb2, user_pb2_grpc
 from reference.api_design.grpc.repository import UserRepository
 from reference.api_design.grpc.servicer import DEFAULT_MAX_STREAMS, StatusMapper, UserServicer
@@ -55,14 +55,10 @@ class UndecodableRequests(grpc.ServerInterceptor):  # type: ignore[misc]
 
     grpcio reports a failed deserialisation as ``INTERNAL`` ("Exception deserializing request!"),
     which tells a client that sent garbage — or a string field that is not UTF-8 — that the server
-    is broken. The deserialiser here returns a marker instead, and the handler refuses it — after
-    authenticating the caller on ``protected`` services, so an anonymous caller learns nothing
-    about request bodies (REST likewise answers 401 before parsing a body).
+    is broken. The deserialiser here returns a marker instead, and the handler refuses it. Placed
+    after :class:`AuthInterceptor` (which wraps it), so an anonymous caller is refused before its
+    request body is looked at (REST likewise answers 401 before parsing a body).
     """
-
-    def __init__(self, authenticator: Authenticator, protected: str = SERVICE_NAME) -> None:
-        self.authenticator = authenticator
-        self.prefix = f"/{protected}/"
 
     def intercept_service(
         self,
@@ -82,17 +78,11 @@ class UndecodableRequests(grpc.ServerInterceptor):  # type: ignore[misc]
 
         kind = "unary_stream" if handler.response_streaming else "unary_unary"
         behaviour = getattr(handler, kind)
-        protected = handler_call_details.method.startswith(self.prefix)
 
         # wraps() keeps attributes grpcio reads off the behaviour (health Watch's non-blocking flag).
         @functools.wraps(behaviour)
         def guarded(request: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
             if request is _UNDECODABLE:
-                if protected:
-                    try:
-                        authenticate(context, self.authenticator)
-                    except Unauthenticated as refusal:
-                        context.abort(grpc.StatusCode.UNAUTHENTICATED, str(refusal))
                 context.abort(
                     grpc.StatusCode.INVALID_ARGUMENT, "the request is not a valid protobuf message"
                 )
@@ -156,15 +146,13 @@ def start_server(
     # so anonymous watchers could lock every caller out; the stream slots do the bounding instead.
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_streams + unary_workers),
-        # Authentication first: a refused caller learns nothing about request bodies either.
-        interceptors=[
-            AuthInterceptor(authenticator, SERVICE_NAME),
-            UndecodableRequests(authenticator),
-        ],
+        # The first interceptor is the outermost: authentication runs before anything else, so a
+        # refused caller learns nothing about request bodies either.
+        interceptors=[AuthInterceptor(authenticator, SERVICE_NAME), UndecodableRequests()],
         options=[("grpc.max_receive_message_length", max_message_bytes)],
     )
     servicer = UserServicer(
-        engine, database_url, authenticator, repository, status_mapper, max_streams=max_streams
+        engine, database_url, repository, status_mapper, max_streams=max_streams
     )
     user_pb2_grpc.add_UserServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
     health_servicer = HealthServicer(experimental_non_blocking=True)

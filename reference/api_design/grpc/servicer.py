@@ -2,8 +2,9 @@
 
 Pattern: every handler runs inside one error boundary (:meth:`UserServicer._boundary`) that turns
 exceptions into statuses with :func:`~reference.api_design.grpc.errors.status_for` and
-``context.abort``. Each call first authenticates its caller (``authorization`` metadata, the REST
-app's authenticator) and asks the REST app's policy (:func:`~reference.api_design.policy.may`) —
+``context.abort``. Each call takes its caller from :func:`~reference.api_design.grpc.auth.caller`
+(authenticated by the server's ``AuthInterceptor`` before the handler runs; without it every call
+is ``UNAUTHENTICATED``) and asks the REST app's policy (:func:`~reference.api_design.policy.may`) —
 plain users read only their own record, managers and admins list, only admins create; a record
 the caller may not read is ``NOT_FOUND``, as REST answers 404. Input is then validated — by the
 REST app's pydantic models (``UserCreate``), so the three APIs give one answer per input, and ids
@@ -32,9 +33,9 @@ from argon2 import PasswordHasher
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from reference.api_design.auth import Authenticator, Principal
+from reference.api_design.auth import Principal
 from reference.api_design.graphql.cursors import InvalidCursor, Keyset, decode_cursor, encode_cursor
-from reference.api_design.grpc.auth import authenticate
+from reference.api_design.grpc.auth import caller
 from reference.api_design.grpc.deadlines import transaction_within_deadline
 from reference.api_design.grpc.errors import (
     InvalidArgument,
@@ -109,14 +110,12 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         self,
         engine: Engine,
         listen_url: str,
-        authenticator: Authenticator,
         repository: UserRepository | None = None,
         status_mapper: StatusMapper = status_for,
         max_streams: int = DEFAULT_MAX_STREAMS,
     ) -> None:
         self.engine = engine
         self.listen_url = listen_url  # plain postgresql:// URL for LISTEN
-        self.authenticator = authenticator
         self.repository = repository or UserRepository()
         self.status_mapper = status_mapper
         self._hasher = PasswordHasher()
@@ -130,15 +129,12 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
             code, details = self.status_mapper(exc)
             context.abort(code, details)
 
-    def _caller(self, context: Any) -> Principal:
-        return authenticate(context, self.authenticator)
-
     def GetUser(self, request: user_pb2.GetUserRequest, context: Any) -> user_pb2.User:
         with self._boundary(context):
-            caller = self._caller(context)
+            principal = caller()
             user_id = parse_user_id(request.id)
             record = None
-            if may(caller, "read", user_id):  # otherwise NOT_FOUND: existence is not confirmed
+            if may(principal, "read", user_id):  # otherwise NOT_FOUND: existence is not confirmed
                 with transaction_within_deadline(self.engine, context) as conn:
                     record = self.repository.get(conn, user_id)
             if record is None:
@@ -150,7 +146,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         self, request: user_pb2.ListUsersRequest, context: Any
     ) -> user_pb2.ListUsersResponse:
         with self._boundary(context):
-            if not may(self._caller(context), "list"):
+            if not may(caller(), "list"):
                 raise PermissionDenied("listing users needs the manager or admin role")
             size = page_size(request.page_size)
             after = page_after(request.page_token)
@@ -167,7 +163,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
 
     def CreateUser(self, request: user_pb2.CreateUserRequest, context: Any) -> user_pb2.User:
         with self._boundary(context):
-            if not may(self._caller(context), "create"):
+            if not may(caller(), "create"):
                 raise PermissionDenied("creating users needs the admin role")
             body = new_user(request)
             password_hash = self._hasher.hash(body.password)
@@ -180,23 +176,23 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         self, request: user_pb2.StreamUserUpdatesRequest, context: Any
     ) -> Iterator[user_pb2.UserUpdate]:
         with self._boundary(context):
-            caller = self._caller(context)
+            principal = caller()
             if len(request.user_ids) > MAX_STREAM_USER_IDS:
                 raise InvalidArgument(f"user_ids may name at most {MAX_STREAM_USER_IDS} users")
             wanted = {
                 parse_user_id(raw, f"user_ids[{i}]") for i, raw in enumerate(request.user_ids)
             }
-            if not all(may(caller, "read", user_id) for user_id in wanted):
+            if not all(may(principal, "read", user_id) for user_id in wanted):
                 raise PermissionDenied("you may follow only users you may read")
             if not self._stream_slots.acquire(blocking=False):
                 raise ResourceExhausted("too many open update streams; retry later")
             try:
-                yield from self._updates(context, caller, wanted)
+                yield from self._updates(context, principal, wanted)
             finally:
                 self._stream_slots.release()
 
     def _updates(
-        self, context: Any, caller: Principal, wanted: set[uuid.UUID]
+        self, context: Any, principal: Principal, wanted: set[uuid.UUID]
     ) -> Iterator[user_pb2.UserUpdate]:
         with psycopg.connect(self.listen_url, autocommit=True) as conn:
             conn.execute(f"LISTEN {USER_UPDATES_CHANNEL}")
@@ -204,5 +200,5 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
             while context.is_active():
                 for note in conn.notifies(timeout=STREAM_POLL_SECONDS):
                     kind, record = UserRecord.from_json(note.payload)
-                    if (not wanted or record.id in wanted) and may(caller, "read", record.id):
+                    if (not wanted or record.id in wanted) and may(principal, "read", record.id):
                         yield user_pb2.UserUpdate(kind=_KIND[kind], user=to_proto(record))

@@ -9,6 +9,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -27,9 +28,10 @@ from reference.api_design.auth import BearerAuth, Principal
 from reference.api_design.problems import install_problem_handlers
 from reference.auth import abac
 from reference.auth.authenticator import JwtAuthenticator
+from reference.auth.keys import KeyRing, generate_key
 from reference.auth.rbac import Permission, require_permissions
 from reference.auth.refresh import RefreshRefused, SessionStore
-from reference.auth.tokens import InvalidToken, TokenVerifier
+from reference.auth.tokens import InvalidToken, TokenIssuer, TokenVerifier
 
 SECRET = "s" * 40
 Users = dict[str, dict[str, Any]]
@@ -225,6 +227,62 @@ def test_reference_middleware_parses_rfc6750(
     assert anonymous.status_code == 401
     assert "Bearer" in anonymous.headers["www-authenticate"]
     assert client.get("/me", headers={"Authorization": f"bearer {token}"}).status_code == 200
+
+
+def test_guide_middleware_echoes_the_verification_error(guide: JWTService, alice: str) -> None:
+    """``res.status(401).json({ error: error.message })``: the verifier's message goes to the
+    client, so an expired token answers "Token expired" where a forged one answers "Invalid
+    token" — telling whoever holds a stolen old token that its signature is genuine."""
+    now = int(time.time())
+    expired = jwt.encode({**_payload(alice), "iat": now - 3600, "exp": now - 60}, SECRET)
+    forged = jwt.encode({**_payload(alice), "exp": now + 600}, "a-guessed-secret-" * 3)
+    client = TestClient(_guide_app(guide))
+    answers = {
+        name: client.get("/me", headers={"Authorization": f"Bearer {token}"})
+        for name, token in (("expired", expired), ("forged", forged))
+    }
+    assert answers["expired"].json() == {"detail": {"error": "Token expired"}}
+    assert answers["forged"].json() == {"detail": {"error": "Invalid token"}}
+
+
+def test_reference_refusals_are_one_problem_without_internals(
+    issuer: TokenIssuer,
+    verifier: TokenVerifier,
+    sessions: SessionStore,
+    authenticator: JwtAuthenticator,
+    alice: str,
+) -> None:
+    """Expired, forged and garbage tokens get one and the same ``application/problem+json`` 401
+    (RFC 6750 ``invalid_token``); the verifier's reasons (``InvalidToken.reason``) are for logs,
+    and none of them reaches the client."""
+    now = time.time()
+    expired = replace(issuer, clock=lambda: now - 3600).access_token(alice, ["user"])
+    stranger = KeyRing(generate_key("EdDSA", kid="k1"))
+    forged = replace(issuer, keys=stranger).access_token(alice, ["admin"])
+    reasons = []
+    for token in (expired, forged):
+        with pytest.raises(InvalidToken) as refused:
+            verifier.verify(token)
+        reasons.append(refused.value.reason)
+    assert reasons[0] != reasons[1]  # the server knows why ...
+    client = TestClient(_reference_app(authenticator))
+    answers = [
+        client.get("/me", headers={"Authorization": f"Bearer {token}"})
+        for token in (expired, forged, "garbage")
+    ]
+    assert (
+        client.get(
+            "/me", headers={"Authorization": f"Bearer {sessions.login(alice).access_token}"}
+        ).status_code
+        == 200
+    )
+    for answer in answers:  # ... the client is told only that the token is not valid
+        assert answer.status_code == 401
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert answer.json() == answers[0].json()
+        assert answer.headers["www-authenticate"] == answers[0].headers["www-authenticate"]
+        assert not any(reason.lower() in answer.text.lower() for reason in reasons)
+        assert "Traceback" not in answer.text
 
 
 # --- 3.4 RBAC --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import jwt
 import pytest
 import redis
 from fastapi.testclient import TestClient
@@ -257,3 +258,79 @@ def test_an_api_verifies_keycloak_tokens_from_discovery_alone(
     assert issuer_verifier(keycloak_realm.issuer, "course-api").verify(token)["azp"] == "course-web"
     with pytest.raises(InvalidToken):
         issuer_verifier(keycloak_realm.issuer, "billing-api").verify(token)
+
+
+# --- guide-defects 3.3: getUserInfo and the offline grant, live against Keycloak ---------------
+
+
+def test_guide_user_info_accepts_another_clients_token(
+    oidc: OidcClient, keycloak_realm: CourseRealm
+) -> None:
+    """The guide as the SPA client takes whatever access token it is handed to userinfo: alice's
+    token minted for course-web logs her in to course-spa (token substitution); the reference, as
+    the SPA, refuses that login's ID token even with its right nonce (``aud``/``azp`` are not ours)."""
+    web = oidc.handle_callback(
+        browser_login(oidc.begin_login(), "alice", keycloak_realm.passwords["alice"])
+    )
+    access_token, id_token = str(web.tokens["access_token"]), str(web.tokens["id_token"])
+    assert jwt.decode(access_token, options={"verify_signature": False})["azp"] == "course-web"
+    guide = GoogleOAuth(
+        keycloak_realm.spa_client_id,
+        "",
+        CALLBACK,
+        userinfo_url=oidc.metadata["userinfo_endpoint"],
+    )
+    user = guide.get_user_info(access_token)
+    assert (user["id"], user["email"]) == (web.subject, "alice@example.com")
+    spa = OidcClient(
+        keycloak_realm.issuer,
+        keycloak_realm.spa_client_id,
+        "",
+        CALLBACK,
+        oidc.store,
+        prefix=oidc.prefix,
+    )
+    nonce = str(jwt.decode(id_token, options={"verify_signature": False})["nonce"])
+    with pytest.raises(LoginFailed, match="InvalidAudience"):
+        spa.validate_id_token(id_token, nonce)
+    assert oidc.validate_id_token(id_token, nonce)["sub"] == web.subject  # control: ours, accepted
+
+
+def test_guide_asks_for_offline_refresh_tokens_it_never_keeps(
+    oidc: OidcClient, keycloak_realm: CourseRealm
+) -> None:
+    """``access_type=offline`` + ``prompt=consent``: every login re-consents and mints a long-lived
+    refresh token, yet the guide's login yields only ``{id, email, name, provider}`` — the token is
+    dropped, still valid at the provider, and nobody can use or revoke it."""
+    query = parse_qs(urlsplit(GoogleOAuth("course-web", "s", CALLBACK).get_auth_url("s")).query)
+    assert query["access_type"] == ["offline"]
+    assert query["prompt"] == ["consent"]
+    web = oidc.handle_callback(
+        browser_login(oidc.begin_login(), "alice", keycloak_realm.passwords["alice"])
+    )
+    guide = GoogleOAuth(
+        "course-web", "s", CALLBACK, userinfo_url=oidc.metadata["userinfo_endpoint"]
+    )
+    assert set(guide.get_user_info(str(web.tokens["access_token"]))) == {
+        "id",
+        "email",
+        "name",
+        "provider",
+    }
+
+
+def test_reference_asks_for_no_offline_access(
+    app: TestClient, oidc: OidcClient, keycloak_realm: CourseRealm
+) -> None:
+    """The reference asks only for what it uses: no offline access and no forced consent, so the
+    refresh token Keycloak returns is session-bound (``typ: Refresh``, gone at logout), never an
+    ``Offline`` token outliving the session."""
+    query = parse_qs(urlsplit(start(app)).query)
+    assert "prompt" not in query
+    assert "access_type" not in query
+    assert "offline_access" not in query["scope"][0].split()
+    web = oidc.handle_callback(
+        browser_login(oidc.begin_login(), "alice", keycloak_realm.passwords["alice"])
+    )
+    refresh = jwt.decode(str(web.tokens["refresh_token"]), options={"verify_signature": False})
+    assert refresh["typ"] == "Refresh"

@@ -29,6 +29,7 @@ from course.harness.loader import (
 )
 from course.harness.stubs import compare_stub_and_solution
 from reference.config import REPO_ROOT
+from reference.setup.servers import SERVERS
 
 SCHEMA = Path(__file__).with_name("exercises.schema.json")
 
@@ -48,7 +49,10 @@ def schema_errors(data: dict[str, Any]) -> list[str]:
     # only `course verify` and the tests validate the catalogue.
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
+    schema = json.loads(SCHEMA.read_text())
+    # The valid server names are the registry's (a new server is one registry row, not a schema edit).
+    schema["$defs"]["exercise"]["properties"]["servers"]["items"]["enum"] = list(SERVERS)
+    validator = jsonschema.Draft202012Validator(schema)
     return [
         f"{'/'.join(str(p) for p in error.absolute_path) or '(top)'}: {error.message}"
         for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path)))

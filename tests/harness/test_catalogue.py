@@ -38,6 +38,15 @@ def test_catalogue_matches_schema() -> None:
     assert cat.schema_errors(cat.load_raw()) == []
 
 
+def test_servers_are_the_registrys_names() -> None:
+    """A block may name any registry server (keycloak included) and nothing else."""
+    raw = cat.load_raw()
+    block = raw["exercise"][0]
+    for names, valid in ((["redis", "keycloak"], True), (["redis", "memcached"], False)):
+        errors = cat.schema_errors({**raw, "exercise": [{**block, "servers": names}]})
+        assert (errors == []) is valid, errors
+
+
 def test_catalogue_rules_hold() -> None:
     """Ids are unique and match their chapter, every path exists, stubs mirror solutions."""
     assert cat.rule_errors(cat.load_raw()) == []

@@ -596,3 +596,23 @@ def test_a_jobs_postgres_role_is_no_superuser_and_owns_only_its_databases() -> N
             admin.execute(f'DROP DATABASE IF EXISTS "{witness}" WITH (FORCE)')
             admin.execute(f'DROP DATABASE IF EXISTS "{untagged}" WITH (FORCE)')
         resources.drop_postgres_role(tag)
+
+
+def test_the_reaper_kills_what_left_the_session_and_keeps_the_exit_status() -> None:
+    """In-process (so coverage sees it): the command double-forks a setsid sleep and exits 3; the
+    reaper returns 3 and the sleep is gone."""
+    import ctypes
+    import signal
+
+    from course.harness import reaper
+
+    marker = b"sleep\x003611"
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        code = reaper.main(["sh", "-c", "setsid sh -c 'sleep 3611 & exit 0' & sleep 0.5; exit 3"])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        ctypes.CDLL(None).prctl(reaper.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+    assert code == 3
+    assert running(marker) == []
+    assert reaper.children() == []

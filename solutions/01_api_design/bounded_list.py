@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select  # noqa: F401, RUF100 - for your solution
 from sqlalchemy.orm import Session  # noqa: F401, RUF100 - for your solution
+from sqlalchemy.sql.expression import asc, desc
 
 from reference.api_design.schemas import user_out  # noqa: F401, RUF100 - for your solution
 from reference.databases.models import User
@@ -57,7 +58,7 @@ def list_users(engine: Engine, query: Mapping[str, str]) -> dict[str, Any]:
     column = SORTABLE.get(sort.removeprefix("-"))
     if column is None:
         raise InvalidQuery(f"sort must be one of {sorted(SORTABLE)} (optionally with '-')")
-    direction = (lambda c: c.desc()) if sort.startswith("-") else (lambda c: c.asc())
+    direction = desc if sort.startswith("-") else asc
     with Session(engine) as session, session.begin():
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         total = session.scalar(select(func.count()).select_from(User)) or 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, asc, desc, func, select
 from sqlalchemy.orm import Session
 
 from reference.api_design.schemas import user_out
@@ -40,7 +40,7 @@ def list_users(engine: Engine, query: Mapping[str, str]) -> dict[str, Any]:
     column = SORTABLE.get(sort.removeprefix("-"))
     if column is None:
         raise InvalidQuery(f"sort must be one of {sorted(SORTABLE)} (optionally with '-')")
-    direction = (lambda c: c.desc()) if sort.startswith("-") else (lambda c: c.asc())
+    direction = desc if sort.startswith("-") else asc
     with Session(engine) as session, session.begin():
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         total = session.scalar(select(func.count()).select_from(User)) or 0

@@ -114,7 +114,9 @@ def schema_breaks(
 def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Break]:
     """Every change from ``old`` to ``new`` that breaks a client of ``old`` (module docstring)."""
 
-    def operations(spec: dict[str, Any]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    def operations(
+        spec: dict[str, Any],
+    ) -> dict[str, tuple[dict[str, Any], dict[tuple[str, str], dict[str, Any]]]]:
         """Each operation by "METHOD /path", with its parameters keyed by (name, in)."""
         paths = spec.get("paths") if isinstance(spec, dict) else None
         if not isinstance(paths, dict):

@@ -37,7 +37,9 @@ def query_cost(
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
     # graphql-core's own coercion: supplied values, else each variable's declared default.
-    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
+    coerced = get_variable_values(
+        schema, operation.variable_definitions or (), dict(variables or {})
+    )
     if isinstance(coerced, list):
         return 0  # variables that do not coerce: the executor refuses them before any resolver
     root = schema.get_root_type(operation.operation)

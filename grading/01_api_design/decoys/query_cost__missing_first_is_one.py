@@ -37,7 +37,9 @@ def query_cost(
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
     # graphql-core's own coercion: supplied values, else each variable's declared default.
-    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
+    coerced = get_variable_values(
+        schema, operation.variable_definitions or (), dict(variables or {})
+    )
     if isinstance(coerced, list):
         return 0  # variables that do not coerce: the executor refuses them before any resolver
     root = schema.get_root_type(operation.operation)
@@ -60,7 +62,7 @@ def query_cost(
                 field = parent.fields[selection.name.value]
                 items = multiplier
                 if "first" in field.args:  # a list: first items per item above, default applied
-                    given = [a for a in selection.arguments if a.name.value == "first"]
+                    given = [a for a in selection.arguments or () if a.name.value == "first"]
                     first = get_argument_values(field, selection, coerced)["first"] if given else 1
                     items = multiplier * first
                     total += items

@@ -22,8 +22,10 @@ teaches it). Each subfolder of the submissions folder is one student: either the
   key proves afterwards that nothing flushed the shared server. The parent removes whatever carries
   the tag after every sandboxed job. PostgreSQL: each job logs in as a role of its own
   (:func:`~course.testing.resources.create_postgres_role`: may create databases, so owns and may drop
-  its own, but no superuser), dropped with everything it owns afterwards. MongoDB, Kafka and RabbitMQ
-  are *not* confined per job yet (see the README).
+  its own, but no superuser), dropped with everything it owns afterwards. RabbitMQ: each job connects
+  as a user of its own (:func:`~course.testing.resources.create_rabbitmq_user`) permitted only on the
+  vhosts the parent made for it, one per expected test, all deleted with the user afterwards. MongoDB
+  and Kafka are *not* confined per job yet (see the README).
 - **Scale**: ``workers`` jobs at a time; ``shard=(i, N)`` grades every N-th student, and :func:`merge`
   combines N shards' outputs into the same files one run writes.
 """
@@ -56,7 +58,13 @@ from course.harness.runner import (
     collect_expected,
     run_grading,
 )
-from course.testing.resources import create_postgres_role, drop_postgres_role, new_run_tag
+from course.testing.resources import (
+    create_postgres_role,
+    create_rabbitmq_user,
+    drop_postgres_role,
+    drop_rabbitmq_user,
+    new_run_tag,
+)
 from reference.config import REPO_ROOT, get_settings
 
 DEFAULT_TIMEOUT = 60.0
@@ -396,6 +404,8 @@ def grade(
                 env["REDIS_URL"] = redis_user[0]
             if "postgres" in exercise.servers:
                 env["DATABASE_URL"] = create_postgres_role(tag)
+            if "rabbitmq" in exercise.servers:
+                env.update(create_rabbitmq_user(tag, len(expected[exercise.id])))
             try:
                 result = run_grading(
                     exercise,
@@ -415,6 +425,12 @@ def grade(
                     except Exception as error:  # noqa: BLE001 — reported, never fatal to grading
                         with reporting:
                             report.warnings.append(f"could not drop {tag}'s role: {error}")
+                if "rabbitmq" in exercise.servers:
+                    try:
+                        drop_rabbitmq_user(tag)
+                    except Exception as error:  # noqa: BLE001 — reported, never fatal to grading
+                        with reporting:
+                            report.warnings.append(f"could not drop {tag}'s RabbitMQ user: {error}")
             student.results[exercise.id] = result
             student.notes[exercise.id].extend(result_notes(result, timeout))
             with reporting:  # workers finish concurrently; report them one at a time, in order

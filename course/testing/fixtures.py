@@ -10,6 +10,7 @@ that starts it — never a silent skip.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -18,7 +19,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import pytest
 
 from course.harness.loader import PROBED_VARIABLE
-from course.testing.resources import unique_name
+from course.testing.resources import JOB_VHOSTS_VARIABLE, unique_name
 from reference.config import Settings, get_settings, to_sqlalchemy_url
 from reference.setup import servers as registry
 
@@ -235,10 +236,33 @@ def _management_client(settings: Settings) -> httpx.Client:
     )
 
 
+# One grading job is one process: its tests take the vhosts made for it in turn.
+_job_vhosts_taken = itertools.count()
+
+
+def _next_job_vhost(names: str) -> str | None:
+    """The next unused vhost of those a grading parent made for this job (None: all used)."""
+    vhosts = names.split(",")
+    index = next(_job_vhosts_taken)
+    return vhosts[index] if index < len(vhosts) else None
+
+
 @pytest.fixture
 def amqp_url(settings: Settings) -> Iterator[str]:
-    """An AMQP URL on a vhost of the test's own, deleted (with its queues) afterwards."""
+    """An AMQP URL on a vhost of the test's own, deleted (with its queues) afterwards.
+
+    In a grading job (``course grade``) the job's RabbitMQ user may not create vhosts: the parent
+    made one per expected test, which the job takes in turn and the parent deletes afterwards
+    (:func:`course.testing.resources.create_rabbitmq_user`).
+    """
     ensure_server("rabbitmq")
+    made_for_job = os.environ.get(JOB_VHOSTS_VARIABLE)
+    if made_for_job is not None:
+        vhost = _next_job_vhost(made_for_job)
+        if vhost is None:
+            pytest.fail("this grading job has used every RabbitMQ vhost made for it", pytrace=False)
+        yield urlunsplit(urlsplit(settings.amqp_url)._replace(path="/" + quote(vhost, safe="")))
+        return
     vhost = unique_name("t")
     user = urlsplit(settings.amqp_url).username or "guest"
     with _management_client(settings) as api:

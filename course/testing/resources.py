@@ -16,10 +16,13 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Final
-from urllib.parse import quote, urlsplit
+from typing import TYPE_CHECKING, Final
+from urllib.parse import quote, unquote, urlsplit
 
 from reference.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    import httpx
 
 RUN_TAG_VARIABLE: Final = "COURSE_RUN_TAG"
 _TAG: Final = re.compile(r"r[0-9a-f]{10}")
@@ -104,13 +107,7 @@ def _kafka(settings: Settings, marker: str) -> list[str]:
 
 
 def _rabbitmq(settings: Settings, marker: str) -> list[str]:
-    import httpx
-
-    parts = urlsplit(settings.rabbitmq_management_url)
-    base = f"{parts.scheme}://{parts.hostname}:{parts.port or 15672}"
-    with httpx.Client(
-        base_url=base, auth=(parts.username or "", parts.password or ""), timeout=10
-    ) as api:
+    with _rabbitmq_admin(settings) as api:
         response = api.get("/api/vhosts", params={"columns": "name"})
         response.raise_for_status()
         names = [str(v["name"]) for v in response.json() if marker in str(v["name"])]
@@ -220,3 +217,71 @@ def drop_postgres_role(tag: str, settings: Settings | None = None) -> list[str]:
         admin.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
         admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
     return [*(f"postgres database {d}" for d in owned), f"postgres role {name}"]
+
+
+# RabbitMQ permissions are granted per vhost and only an administrator may create a vhost, so the
+# job's user cannot make its own: the parent creates every vhost the job's tests will use, all
+# carrying the tag, grants the user those and nothing else, and hands the names over in
+# JOB_VHOSTS_VARIABLE (the ``amqp_url`` fixture takes one per test). The user's only tag is
+# ``management``: the grading tests read queue arguments through the HTTP API, which then shows it
+# its own vhosts, queues and connections only, and refuses it users, vhosts and definitions.
+
+JOB_VHOSTS_VARIABLE: Final = "COURSE_AMQP_VHOSTS"
+
+
+def _rabbitmq_admin(settings: Settings) -> httpx.Client:
+    import httpx
+
+    parts = urlsplit(settings.rabbitmq_management_url)
+    return httpx.Client(
+        base_url=f"{parts.scheme}://{parts.hostname}:{parts.port or 15672}",
+        auth=(unquote(parts.username or ""), unquote(parts.password or "")),
+        timeout=10,
+    )
+
+
+def _with_credentials(url: str, user: str, password: str, path: str | None = None) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    changed = parts._replace(netloc=f"{user}:{password}@{host}")
+    return (changed if path is None else changed._replace(path=path)).geturl()
+
+
+def create_rabbitmq_user(tag: str, vhosts: int, settings: Settings | None = None) -> dict[str, str]:
+    """Create run ``tag``'s RabbitMQ user and ``vhosts`` + 1 vhosts it alone may use; return the
+    job's environment: ``AMQP_URL`` (on the first vhost), ``RABBITMQ_MANAGEMENT_URL`` and
+    :data:`JOB_VHOSTS_VARIABLE` (the others, comma-separated), all as that user."""
+    settings = settings or get_settings()
+    user, password = job_role(tag), secrets.token_hex(16)
+    names = [f"t_{tag}_{index:03d}" for index in range(vhosts + 1)]
+    with _rabbitmq_admin(settings) as api:
+        api.put(
+            f"/api/users/{user}", json={"password": password, "tags": "management"}
+        ).raise_for_status()
+        for name in names:
+            api.put(f"/api/vhosts/{name}").raise_for_status()
+            api.put(
+                f"/api/permissions/{name}/{user}",
+                json={"configure": ".*", "write": ".*", "read": ".*"},
+            ).raise_for_status()
+    return {
+        "AMQP_URL": _with_credentials(settings.amqp_url, user, password, "/" + names[0]),
+        "RABBITMQ_MANAGEMENT_URL": _with_credentials(
+            settings.rabbitmq_management_url, user, password
+        ),
+        JOB_VHOSTS_VARIABLE: ",".join(names[1:]),
+    }
+
+
+def drop_rabbitmq_user(tag: str, settings: Settings | None = None) -> list[str]:
+    """Delete run ``tag``'s user (RabbitMQ closes its connections) and every vhost carrying the
+    tag; returns what was removed."""
+    settings = settings or get_settings()
+    user = job_role(tag)
+    removed = _rabbitmq(settings, _marker(tag))
+    with _rabbitmq_admin(settings) as api:
+        response = api.delete(f"/api/users/{user}")
+        if response.status_code != 404:
+            response.raise_for_status()
+            removed.append(f"rabbitmq user {user}")
+    return removed

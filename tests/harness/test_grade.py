@@ -11,7 +11,7 @@ import sys
 import time
 import xml.etree.ElementTree as ET  # parses only the JUnit files the harness wrote
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import psycopg
@@ -596,6 +596,64 @@ def test_a_jobs_postgres_role_is_no_superuser_and_owns_only_its_databases() -> N
             admin.execute(f'DROP DATABASE IF EXISTS "{witness}" WITH (FORCE)')
             admin.execute(f'DROP DATABASE IF EXISTS "{untagged}" WITH (FORCE)')
         resources.drop_postgres_role(tag)
+
+
+def test_a_jobs_rabbitmq_user_is_confined_to_its_own_vhosts() -> None:
+    """The user a grading job connects as opens the vhosts the parent made for it, but not another
+    vhost; through the management API it sees only its own vhosts and can neither delete another
+    nor create one nor list users; dropping it removes the user and its vhosts, nobody else's."""
+    import pika
+    import pika.exceptions
+
+    from course.testing import resources
+    from course.testing.resources import JOB_VHOSTS_VARIABLE
+
+    settings = get_settings()
+    tag = resources.new_run_tag()
+    witness = f"witness_{time.time_ns()}"
+    admin_parts = urlsplit(settings.rabbitmq_management_url)
+    base = f"{admin_parts.scheme}://{admin_parts.hostname}:{admin_parts.port}"
+    with httpx.Client(
+        base_url=base, auth=(admin_parts.username or "", admin_parts.password or ""), timeout=10
+    ) as admin:
+        admin.put(f"/api/vhosts/{witness}").raise_for_status()
+        try:
+            env = resources.create_rabbitmq_user(tag, 2)
+            own = env[JOB_VHOSTS_VARIABLE].split(",")
+            assert len(own) == 2
+            assert all(f"_{tag}_" in vhost for vhost in own)
+            job_url = urlsplit(env["AMQP_URL"])
+            assert job_url.username == resources.job_role(tag)
+            for vhost in [unquote(job_url.path[1:]), *own]:
+                connection = pika.BlockingConnection(
+                    pika.URLParameters(job_url._replace(path="/" + vhost).geturl())
+                )
+                connection.channel().queue_declare("mine")
+                connection.close()
+            for vhost in (witness, "%2F"):
+                with pytest.raises(pika.exceptions.AMQPConnectionError):
+                    pika.BlockingConnection(
+                        pika.URLParameters(job_url._replace(path="/" + vhost).geturl())
+                    )
+            job_parts = urlsplit(env["RABBITMQ_MANAGEMENT_URL"])
+            with httpx.Client(
+                base_url=base, auth=(job_parts.username or "", job_parts.password or ""), timeout=10
+            ) as job:
+                seen = {v["name"] for v in job.get("/api/vhosts").raise_for_status().json()}
+                assert seen == {unquote(job_url.path[1:]), *own}
+                assert job.delete(f"/api/vhosts/{witness}").status_code in (401, 403)
+                assert job.put(f"/api/vhosts/t_{tag}_extra").status_code in (401, 403)
+                assert job.get("/api/users").status_code in (401, 403)
+                assert job.get(f"/api/queues/{witness}").status_code in (401, 403)
+            removed = resources.drop_rabbitmq_user(tag)
+            assert f"rabbitmq user {resources.job_role(tag)}" in removed
+            names = {v["name"] for v in admin.get("/api/vhosts").raise_for_status().json()}
+            assert witness in names
+            assert not {n for n in names if f"_{tag}_" in n}
+            assert admin.get(f"/api/users/{resources.job_role(tag)}").status_code == 404
+        finally:
+            admin.delete(f"/api/vhosts/{witness}")
+            resources.drop_rabbitmq_user(tag)
 
 
 def test_the_reaper_kills_what_left_the_session_and_keeps_the_exit_status() -> None:

@@ -104,7 +104,9 @@ def test_each_database_error_gets_its_status(exercise: ModuleType, db: Engine, c
     sql, expected = CASES[case]
     error = raised_by(db, sql)
     code, message = exercise.status_for_database_error(error)
-    assert code == expected, f"{case} (SQLSTATE {error.orig.sqlstate}): expected {expected.name}"
+    assert code == expected, (
+        f"{case} (SQLSTATE {getattr(error.orig, 'sqlstate', None)}): expected {expected.name}"
+    )
     assert message == exercise.MESSAGES[expected]
 
 
@@ -160,7 +162,7 @@ def served_by(exercise: ModuleType) -> Iterator[Callable[[str], user_pb2_grpc.Us
         running.append(server)
         channel = bearer_channel(server.target, "admin-token")
         channels.append(channel)
-        return user_pb2_grpc.UserServiceStub(channel)
+        return user_pb2_grpc.UserServiceStub(channel)  # type: ignore[no-untyped-call]
 
     yield start
     for channel in channels:

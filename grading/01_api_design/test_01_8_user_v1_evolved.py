@@ -17,9 +17,20 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
-from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
-from google.protobuf.message import Message
+
+# protobuf ships no type information (reference/api_design/grpc/server.py ignores it the same way).
+from google.protobuf import (  # type: ignore[import-untyped]
+    descriptor_pb2,
+    descriptor_pool,
+    json_format,
+    message_factory,
+)
+from google.protobuf.descriptor import (  # type: ignore[import-untyped]
+    Descriptor,
+    EnumDescriptor,
+    FieldDescriptor,
+)
+from google.protobuf.message import Message  # type: ignore[import-untyped]
 
 from reference.api_design.grpc import codegen
 from reference.api_design.grpc.gen.user.v1 import user_pb2
@@ -48,7 +59,8 @@ class Compiled:
             descriptor = self.pool.FindMessageTypeByName(f"user.v1.{name}")
         except KeyError:
             raise AssertionError(f"your proto has no message user.v1.{name}") from None
-        return message_factory.GetMessageClass(descriptor)
+        message_class: type[Message] = message_factory.GetMessageClass(descriptor)
+        return message_class
 
 
 def compile_proto(text: str, workdir: Path) -> Compiled:
@@ -104,7 +116,13 @@ def random_old_user(rng: random.Random) -> Any:
         id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         email=f"u{rng.getrandbits(40):x}@example.test",
         name=rng.choice(["Ada", "Jürgen", "김민지", "Zoë"]) + f" {rng.getrandbits(24):x}",
-        status=rng.choice([1, 2, 3]),  # never UNSPECIFIED: a status that is not on the wire hides
+        status=rng.choice(
+            [
+                user_pb2.USER_STATUS_ACTIVE,
+                user_pb2.USER_STATUS_INACTIVE,
+                user_pb2.USER_STATUS_SUSPENDED,
+            ]
+        ),  # never UNSPECIFIED: a status that is not on the wire hides
     )
     user.created_at.FromNanoseconds(rng.randrange(946_684_800, 1_900_000_000) * 10**9 + 1000)
     return user

@@ -36,7 +36,9 @@ def problem_for(error: BaseException) -> Problem:
         return Problem(404, detail="No such resource.")
     if isinstance(error, IntegrityError):
         status = integrity_status(error)
-        return Problem(status, detail=error.orig.diag.message_detail)  # "Key (email)=(…) exists."
+        # orig is psycopg's error (it has .diag) for every IntegrityError the tests provoke.
+        detail = error.orig.diag.message_detail  # type: ignore[union-attr]
+        return Problem(status, detail=detail)  # "Key (email)=(…) exists."
     if isinstance(error, pydantic.ValidationError):
         errors = validation_errors(error.errors(include_url=False, include_input=False))
         return Problem(422, detail="Some values are invalid.", extensions={"errors": errors})

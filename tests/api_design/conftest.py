@@ -94,7 +94,7 @@ def grpc_as(
     def stub_for(name: str) -> user_pb2_grpc.UserServiceStub:
         channel = bearer_channel(grpc_server.target, cast.token(name))
         channels.append(channel)
-        return user_pb2_grpc.UserServiceStub(channel)
+        return user_pb2_grpc.UserServiceStub(channel)  # type: ignore[no-untyped-call]
 
     yield stub_for
     for channel in channels:

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import graphql
 import httpx
 import psycopg
 import pytest
@@ -224,8 +225,9 @@ def test_documents_are_parsed_off_the_event_loop(
 
         return parse_and_record
 
-    monkeypatch.setattr(strawberry_schema, "parse", spy(strawberry_schema.parse))
-    monkeypatch.setattr(preparation, "parse", spy(preparation.parse))
+    # Both modules import graphql-core's parse; patch the name each one looks up.
+    monkeypatch.setattr(strawberry_schema, "parse", spy(graphql.parse))
+    monkeypatch.setattr(preparation, "parse", spy(graphql.parse))
     admin = token(seeded.admin_id, UserRole.ADMIN)
     assert "errors" not in post(server, "{ users(first: 2) { edges { cursor } } }", admin)
     assert on_loop == [False]

@@ -127,7 +127,7 @@ async def test_guide_subscription_lets_anyone_watch_anyone(
         variable_values={"u": str(bob)},
         context_value=context(engine, pg_url, Principal(alice, UserRole.USER)),
     )
-    pending = asyncio.ensure_future(stream.__anext__())  # type: ignore[union-attr]
+    pending = asyncio.ensure_future(stream.__anext__())
     try:
         assert await asyncio.to_thread(wait_for_listeners, pg_url, order_channel(bob)) == 1
         with psycopg.connect(pg_url) as conn:
@@ -148,7 +148,7 @@ async def test_guide_subscription_lets_anyone_watch_anyone(
         pending.cancel()
         with contextlib.suppress(BaseException):
             await pending
-        await stream.aclose()  # type: ignore[union-attr]
+        await stream.aclose()
     assert event.data == {"orderStatusChanged": {"id": str(row[0]), "status": "cancelled"}}
 
 

@@ -63,7 +63,7 @@ def channel(grpc_server: RunningServer) -> Iterator[grpc.Channel]:
 @contextmanager
 def admin_stub(running: RunningServer, cast: Cast) -> Iterator[user_pb2_grpc.UserServiceStub]:
     with bearer_channel(running.target, cast.token("admin")) as channel:
-        yield user_pb2_grpc.UserServiceStub(channel)
+        yield user_pb2_grpc.UserServiceStub(channel)  # type: ignore[no-untyped-call]
 
 
 def rpc_error(call: object) -> grpc.RpcError:

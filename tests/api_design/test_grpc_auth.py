@@ -32,7 +32,7 @@ StubFor = Callable[[str], user_pb2_grpc.UserServiceStub]
 @pytest.fixture
 def anonymous(grpc_server: RunningServer) -> Iterator[user_pb2_grpc.UserServiceStub]:
     with grpc.insecure_channel(grpc_server.target) as channel:
-        yield user_pb2_grpc.UserServiceStub(channel)
+        yield user_pb2_grpc.UserServiceStub(channel)  # type: ignore[no-untyped-call]
 
 
 def rpc_error(call: Callable[[], object]) -> grpc.RpcError:
@@ -123,7 +123,10 @@ def test_listing_users_needs_the_manager_or_admin_role(
 ) -> None:
     """ListUsers (every user's email) is for managers and admins; a plain user gets
     PERMISSION_DENIED, as REST's GET /users gives 403."""
-    call = lambda: grpc_as(who).ListUsers(user_pb2.ListUsersRequest(), timeout=5)  # noqa: E731
+
+    def call() -> object:
+        return grpc_as(who).ListUsers(user_pb2.ListUsersRequest(), timeout=5)
+
     if allowed:
         page = call()
         assert isinstance(page, user_pb2.ListUsersResponse)
@@ -203,7 +206,7 @@ def test_bearer_channel_sends_the_token_as_call_credentials(
     """The client side: grpc.access_token_call_credentials over local credentials is the same
     ``authorization: Bearer`` metadata; the server accepts it."""
     with bearer_channel(grpc_server.target, cast.token("manager")) as channel:
-        page = user_pb2_grpc.UserServiceStub(channel).ListUsers(
+        page = user_pb2_grpc.UserServiceStub(channel).ListUsers(  # type: ignore[no-untyped-call]
             user_pb2.ListUsersRequest(page_size=1), timeout=5
         )
     assert len(page.users) == 1

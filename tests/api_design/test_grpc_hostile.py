@@ -11,6 +11,7 @@ oversized messages, page sizes at the int32 limits and deadlines, meets the real
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import threading
 import time
@@ -87,7 +88,7 @@ def test_streams_beyond_the_bound_are_refused_and_unary_calls_keep_answering(
         assert all(accepted(stream) for stream in streams)
         for _ in range(total - DEFAULT_MAX_STREAMS):
             extra = open_stream(admin, timeout=10)
-            refusal = rpc_error(lambda extra=extra: next(extra))
+            refusal = rpc_error(functools.partial(next, extra))
             assert refusal.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, refusal.details()
         alice = str(cast.principals["alice"].user_id)
         assert admin.GetUser(user_pb2.GetUserRequest(id=alice), timeout=10).id == alice
@@ -108,7 +109,7 @@ def test_a_stream_that_runs_out_of_time_gives_its_slot_back(api_db: str, cast: C
     running = start_server(api_db, authenticator=cast.authenticator, max_streams=1)
     try:
         with grpc.insecure_channel(running.target) as channel:
-            stub = user_pb2_grpc.UserServiceStub(channel)
+            stub = user_pb2_grpc.UserServiceStub(channel)  # type: ignore[no-untyped-call]
             metadata = (("authorization", f"Bearer {cast.token('admin')}"),)
             short = stub.StreamUserUpdates(
                 user_pb2.StreamUserUpdatesRequest(), metadata=metadata, timeout=1
@@ -191,7 +192,7 @@ def test_a_huge_authorization_header_is_refused(
     refuses it before the server reads it."""
     metadata = (("authorization", "Bearer " + "a" * length),)
     with grpc.insecure_channel(grpc_server.target) as channel:
-        stub = user_pb2_grpc.UserServiceStub(channel)
+        stub = user_pb2_grpc.UserServiceStub(channel)  # type: ignore[no-untyped-call]
         error = rpc_error(
             lambda: stub.ListUsers(user_pb2.ListUsersRequest(), metadata=metadata, timeout=10)
         )

@@ -72,7 +72,7 @@ def test_guide_malformed_id_is_internal_with_the_database_error(
     channel: grpc.Channel,
 ) -> None:
     """§1.8: 'nope' reaches PostgreSQL as a uuid cast error, reported as INTERNAL with its text."""
-    stub = user_pb2_grpc.UserServiceStub(channel)
+    stub = user_pb2_grpc.UserServiceStub(channel)  # type: ignore[no-untyped-call]
     error = rpc_error(lambda: stub.GetUser(user_pb2.GetUserRequest(id="nope"), timeout=5))
     assert error.code() == grpc.StatusCode.INTERNAL
     assert "invalid input syntax for type uuid" in error.details()
@@ -83,7 +83,7 @@ def test_guide_database_failure_leaks_the_exception_text(pg_url: str) -> None:
     broken = start_guide_server(pg_url.rsplit("/", 1)[0] + "/no_such_database_here")
     try:
         with grpc.insecure_channel(broken.target) as channel:
-            stub = user_pb2_grpc.UserServiceStub(channel)
+            stub = user_pb2_grpc.UserServiceStub(channel)  # type: ignore[no-untyped-call]
             error = rpc_error(
                 lambda: stub.GetUser(user_pb2.GetUserRequest(id=str(uuid.uuid4())), timeout=10)
             )
@@ -95,7 +95,7 @@ def test_guide_database_failure_leaks_the_exception_text(pg_url: str) -> None:
 
 def test_guide_unknown_id_is_not_found(channel: grpc.Channel) -> None:
     """The one status the guide got right."""
-    stub = user_pb2_grpc.UserServiceStub(channel)
+    stub = user_pb2_grpc.UserServiceStub(channel)  # type: ignore[no-untyped-call]
     error = rpc_error(
         lambda: stub.GetUser(user_pb2.GetUserRequest(id=str(uuid.uuid4())), timeout=5)
     )
@@ -104,7 +104,7 @@ def test_guide_unknown_id_is_not_found(channel: grpc.Channel) -> None:
 
 def test_guide_implements_only_get_user(channel: grpc.Channel) -> None:
     """§1.8: ListUsers and CreateUser are UNIMPLEMENTED."""
-    stub = user_pb2_grpc.UserServiceStub(channel)
+    stub = user_pb2_grpc.UserServiceStub(channel)  # type: ignore[no-untyped-call]
     listing = rpc_error(lambda: stub.ListUsers(user_pb2.ListUsersRequest(), timeout=5))
     creating = rpc_error(lambda: stub.CreateUser(user_pb2.CreateUserRequest(), timeout=5))
     assert listing.code() == grpc.StatusCode.UNIMPLEMENTED
@@ -128,7 +128,7 @@ def test_guide_keeps_working_after_the_deadline(pg_url: str, seeded: Seeded) -> 
     slow = start_guide_server(pg_url, find=slow_find)
     try:
         with grpc.insecure_channel(slow.target) as channel:
-            stub = user_pb2_grpc.UserServiceStub(channel)
+            stub = user_pb2_grpc.UserServiceStub(channel)  # type: ignore[no-untyped-call]
             error = rpc_error(
                 lambda: stub.GetUser(
                     user_pb2.GetUserRequest(id=str(seeded.user_ids[0])), timeout=0.05

@@ -50,7 +50,8 @@ def param(spec: dict[str, Any], path: str, method: str, name: str) -> dict[str, 
 
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
-    return json.loads(SPEC_PATH.read_text())
+    loaded: dict[str, Any] = json.loads(SPEC_PATH.read_text())
+    return loaded
 
 
 def test_committed_spec_is_not_stale() -> None:
@@ -135,7 +136,8 @@ def restorer(database_url: str) -> Callable[[], None]:
     """Snapshot the users table; the returned function puts it back (for the stateful phase)."""
     with psycopg.connect(database_url) as connection:
         rows = connection.execute("SELECT * FROM users").fetchall()
-        columns = [column.name for column in connection.execute("SELECT * FROM users").description]
+        description = connection.execute("SELECT * FROM users").description or []
+        columns = [column.name for column in description]
     names = ", ".join(columns)
     updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in columns if column != "id")
     upsert = (

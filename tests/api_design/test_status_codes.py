@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import httpx
 import psycopg
@@ -22,6 +23,9 @@ from reference.api_design.seed import Cast
 from reference.config import Settings
 
 Scenario = Callable[["World"], httpx.Response]
+
+# starlette's TestClient is annotated against httpx2, which is not installed: its methods type as Any
+# here, so each scenario says what they return.
 
 
 @dataclass
@@ -40,26 +44,36 @@ class World:
         return str(self.cast.principals[name].user_id)
 
     def etag(self, name: str) -> str:
-        return self.client.get(f"/users/{self.id(name)}", headers=self.h()).headers["ETag"]
+        etag: str = self.client.get(f"/users/{self.id(name)}", headers=self.h()).headers["ETag"]
+        return etag
 
 
 def _304(w: World) -> httpx.Response:
-    return w.client.get(f"/users/{w.id('bob')}", headers=w.h(**{"If-None-Match": w.etag("bob")}))
+    return cast(
+        httpx.Response,
+        w.client.get(f"/users/{w.id('bob')}", headers=w.h(**{"If-None-Match": w.etag("bob")})),
+    )
 
 
 def _400(w: World) -> httpx.Response:
-    return w.client.post(
-        "/users",
-        content=b'{"email": "broken',
-        headers=w.h(**{"Content-Type": "application/json"}),
+    return cast(
+        httpx.Response,
+        w.client.post(
+            "/users",
+            content=b'{"email": "broken',
+            headers=w.h(**{"Content-Type": "application/json"}),
+        ),
     )
 
 
 def _412(w: World) -> httpx.Response:
     stale = w.etag("bob")
     w.client.patch(f"/users/{w.id('bob')}", json={"name": "B1"}, headers=w.h(**{"If-Match": stale}))
-    return w.client.patch(
-        f"/users/{w.id('bob')}", json={"name": "B2"}, headers=w.h(**{"If-Match": stale})
+    return cast(
+        httpx.Response,
+        w.client.patch(
+            f"/users/{w.id('bob')}", json={"name": "B2"}, headers=w.h(**{"If-Match": stale})
+        ),
     )
 
 
@@ -68,25 +82,25 @@ def _429(w: World) -> httpx.Response:
     with TestClient(w.make_app(rate_limit=limit)) as limited:
         for _ in range(2):
             assert limited.get("/", headers=w.h("alice")).status_code == 200
-        return limited.get("/", headers=w.h("alice"))
+        return cast(httpx.Response, limited.get("/", headers=w.h("alice")))
 
 
 def _500(w: World) -> httpx.Response:
     with psycopg.connect(w.api_db, autocommit=True) as connection:
         connection.execute("ALTER TABLE users RENAME COLUMN name TO secret_column_name")
-    return w.client.get(f"/users/{w.id('bob')}", headers=w.h())
+    return cast(httpx.Response, w.client.get(f"/users/{w.id('bob')}", headers=w.h()))
 
 
 def _503_database(w: World) -> httpx.Response:
     gone = w.api_db.rsplit("/", 1)[0] + "/database_that_does_not_exist"
     with TestClient(w.make_app(database_url=gone)) as broken:
-        return broken.get(f"/users/{w.id('bob')}", headers=w.h())
+        return cast(httpx.Response, broken.get(f"/users/{w.id('bob')}", headers=w.h()))
 
 
 def _503_redis(w: World) -> httpx.Response:
     limit = RateLimit("redis://:course@127.0.0.1:1/0", limit=5, prefix=w.redis_prefix)
     with TestClient(w.make_app(rate_limit=limit)) as broken:
-        return broken.get("/", headers=w.h())
+        return cast(httpx.Response, broken.get("/", headers=w.h()))
 
 
 ROWS: list[tuple[int, str, Scenario, dict[str, str]]] = [

@@ -6,7 +6,6 @@ import os
 
 import pytest
 
-from course.services import base
 from course.services.base import ServiceError, apt_install
 
 
@@ -21,7 +20,7 @@ def test_not_root_says_exactly_what_to_install(monkeypatch: pytest.MonkeyPatch) 
 
 def test_no_apt_get_names_the_packages(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 0)
-    monkeypatch.setattr(base.shutil, "which", lambda _name: None)
+    monkeypatch.setattr("course.services.base.shutil.which", lambda _name: None)
     with pytest.raises(ServiceError, match="no apt-get here: install rabbitmq-server"):
         apt_install(["rabbitmq-server"], lambda _line: None)
 

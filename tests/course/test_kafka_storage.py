@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from course.services.native import kafka
 from course.services.native.kafka import KafkaServer, new_cluster_id, server_properties
 from reference.config import REPO_ROOT, get_settings
 
@@ -39,7 +38,7 @@ def test_a_dash_leading_or_reserved_draw_is_drawn_again(monkeypatch: pytest.Monk
     (all zeros, the metadata topic's 0…01), is discarded and the next one is used."""
     good = uuid.UUID(bytes=bytes(range(16)))
     draws = iter([DASH_LEADING, uuid.UUID(int=0), uuid.UUID(int=1), good])
-    monkeypatch.setattr(kafka.uuid, "uuid4", lambda: next(draws))
+    monkeypatch.setattr("course.services.native.kafka.uuid.uuid4", lambda: next(draws))
     assert base64.urlsafe_b64encode(DASH_LEADING.bytes).decode().startswith("-")
     assert new_cluster_id() == base64.urlsafe_b64encode(good.bytes).decode().rstrip("=")
 

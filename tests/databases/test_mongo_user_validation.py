@@ -81,13 +81,17 @@ def test_insert_user_refuses_an_email_that_differs_only_in_case(mongo_db: Databa
     # Regex metacharacters in an address are literal: "a.b+c" must not match "aXb+c" or "abbc".
     insert_user(mongo_db.users, new_user("aXb+c@x.com", "Other"))
     assert mongo_db.users.count_documents({}) == 2
-    assert mongo_db.users.find_one({"_id": first})["name"] == "Ann"
+    stored = mongo_db.users.find_one({"_id": first})
+    assert stored is not None
+    assert stored["name"] == "Ann"
 
 
 def test_insert_user_writes_a_valid_user_and_returns_its_id(mongo_db: Database[Any]) -> None:
     ensure_user_collection(mongo_db)
     inserted = insert_user(mongo_db.users, new_user("ok@example.com", "Okay", tags=["t"]))
-    assert mongo_db.users.find_one({"_id": inserted})["email"] == "ok@example.com"
+    stored = mongo_db.users.find_one({"_id": inserted})
+    assert stored is not None
+    assert stored["email"] == "ok@example.com"
 
 
 @pytest.mark.genuine_mongodb(reason="$jsonSchema validators are enforced")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import nbformat
+import nbformat  # ships no annotations: each call below carries type: ignore[no-untyped-call]
 import pytest
 from typer.testing import CliRunner
 
@@ -26,17 +26,17 @@ def test_run_executes_in_a_fresh_kernel_and_normalises(cli: CliRunner, tmp_path:
     """Outputs are recomputed, stray metadata removed, ids made positional; a failing notebook is reported
     and the command fails, after running the others."""
     good = tmp_path / "good.ipynb"
-    nb = nbformat.read(TINY, as_version=4)
+    nb = nbformat.read(TINY, as_version=4)  # type: ignore[no-untyped-call]
     nb.metadata["widgets"] = {"state": {}}
     nb.cells[1].metadata["collapsed"] = True
     nb.cells[1].outputs = []
     nb.cells[1].execution_count = None
     nb.cells[2]["id"] = "random-id"
-    nbformat.write(nb, good)
+    nbformat.write(nb, good)  # type: ignore[no-untyped-call]
     bad = tmp_path / "bad.ipynb"
-    broken = nbformat.v4.new_notebook()
-    broken.cells = [nbformat.v4.new_code_cell("raise RuntimeError('on purpose')")]
-    nbformat.write(broken, bad)
+    broken = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
+    broken.cells = [nbformat.v4.new_code_cell("raise RuntimeError('on purpose')")]  # type: ignore[no-untyped-call]
+    nbformat.write(broken, bad)  # type: ignore[no-untyped-call]
 
     result = cli.invoke(app, ["notebooks", "run", str(good), str(bad), "--timeout", "120"])
     assert result.exit_code == 1, result.output
@@ -44,7 +44,7 @@ def test_run_executes_in_a_fresh_kernel_and_normalises(cli: CliRunner, tmp_path:
     assert "✘ bad.ipynb: CellExecutionError" in result.output
     assert "on purpose" in result.output
 
-    ran = nbformat.read(good, as_version=4)
+    ran = nbformat.read(good, as_version=4)  # type: ignore[no-untyped-call]
     assert set(ran.metadata) == {"kernelspec", "language_info"}
     assert ran.cells[1].metadata == {}
     assert [c["id"] for c in ran.cells] == ["cell-00", "cell-01", "cell-02", "cell-03"]
@@ -55,14 +55,15 @@ def test_run_executes_in_a_fresh_kernel_and_normalises(cli: CliRunner, tmp_path:
 
 
 def write(path: Path, nb: nbformat.NotebookNode) -> Path:
-    nbformat.write(nb, path)
+    nbformat.write(nb, path)  # type: ignore[no-untyped-call]
     return path
 
 
 @pytest.fixture
 def clean(tmp_path: Path) -> nbformat.NotebookNode:
     shutil.copyfile(TINY, tmp_path / "clean.ipynb")
-    return nbformat.read(tmp_path / "clean.ipynb", as_version=4)
+    nb: nbformat.NotebookNode = nbformat.read(tmp_path / "clean.ipynb", as_version=4)  # type: ignore[no-untyped-call]
+    return nb
 
 
 def test_check_accepts_the_clean_fixture(tmp_path: Path, clean: nbformat.NotebookNode) -> None:
@@ -81,10 +82,10 @@ def test_check_rejects_errors_missing_outputs_and_disorder(
     tmp_path: Path, clean: nbformat.NotebookNode
 ) -> None:
     clean.cells[1].outputs.append(
-        nbformat.v4.new_output("error", ename="KeyError", evalue="'x'", traceback=[])
+        nbformat.v4.new_output("error", ename="KeyError", evalue="'x'", traceback=[])  # type: ignore[no-untyped-call]
     )
     clean.cells[1].outputs.append(
-        nbformat.v4.new_output("stream", name="stderr", text="Traceback (most recent call last):\n")
+        nbformat.v4.new_output("stream", name="stderr", text="Traceback (most recent call last):\n")  # type: ignore[no-untyped-call]
     )
     clean.cells[2].execution_count = 7
     clean.cells[3].execution_count = None

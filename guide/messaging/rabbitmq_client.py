@@ -6,7 +6,8 @@ Taught in notebooks/05_messaging_rabbitmq.ipynb. Defects kept on purpose (each h
 - ``publish``: no publisher confirms, so ``persistent: true`` does not mean stored — a publish to a
   missing exchange "succeeds" and the broker closes the channel afterwards; no ``mandatory``, so an
   unroutable message is dropped without a word; the ``publish() == false`` backpressure signal is
-  ignored.
+  ignored: on a broker blocking publishers (resource alarm) ``publish`` returns with nothing stored
+  and ``close`` hangs until the alarm clears (``tests/messaging/test_rabbitmq_blocked.py``).
 - ``consume``: any error → ``nack(msg, false, false)``; with no dead-letter exchange declared (the
   guide declares nothing) the message is gone. Transient and permanent failures are treated alike.
 - Nothing is declared, durable or otherwise.

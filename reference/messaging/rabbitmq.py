@@ -11,7 +11,8 @@ Topology for a name ``n``::
                                   └── TTL expires ── n.retry ◀┘    (after 3 retries: n.parking)
 
 A handler that raises something unexpected (a bug) gets its message requeued; the quorum queue's
-delivery limit then dead-letters it instead of redelivering it forever.
+delivery limit then dead-letters it instead of redelivering it forever. A broker that blocks
+publishers (memory or disk alarm) makes a publish raise after a bounded wait instead of hanging.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 
 RETRIES_HEADER: Final = "x-retries"
 MAX_RETRIES: Final = 3
+# How long a resource alarm may block a publishing connection before publish() raises instead of
+# hanging (see connection_parameters).
+BLOCKED_TIMEOUT_S: Final = 30.0
 
 
 @dataclass(frozen=True)
@@ -96,9 +100,29 @@ def declare_topology(channel: BlockingChannel, topology: Topology) -> None:
     channel.queue_declare(t.parking, durable=True, arguments={"x-queue-type": "quorum"})
 
 
-def open_channel(url: str, prefetch: int = 10) -> tuple[pika.BlockingConnection, BlockingChannel]:
-    """A connection and a confirming channel with a bounded number of unacked deliveries."""
-    connection = pika.BlockingConnection(pika.URLParameters(url))
+def connection_parameters(url: str, blocked_timeout: float | None = None) -> pika.URLParameters:
+    """Parameters for ``url`` with a bound on how long the broker may block this connection.
+
+    A broker under a memory or disk alarm stops reading from publishing connections
+    (``connection.blocked``); without a bound, a publish waiting for its confirm hangs until the
+    alarm clears, which may be never. With one, pika drops the connection after ``blocked_timeout``
+    seconds and the publish raises ``pika.exceptions.ConnectionBlockedTimeout``. Precedence: the
+    argument, then the URL's ``?blocked_connection_timeout=``, then :data:`BLOCKED_TIMEOUT_S`.
+    """
+    parameters = pika.URLParameters(url)
+    if blocked_timeout is not None:
+        parameters.blocked_connection_timeout = blocked_timeout
+    elif parameters.blocked_connection_timeout is None:
+        parameters.blocked_connection_timeout = BLOCKED_TIMEOUT_S
+    return parameters
+
+
+def open_channel(
+    url: str, prefetch: int = 10, blocked_timeout: float | None = None
+) -> tuple[pika.BlockingConnection, BlockingChannel]:
+    """A connection and a confirming channel with a bounded number of unacked deliveries, on a
+    connection the broker may block for at most ``blocked_timeout`` s (:func:`connection_parameters`)."""
+    connection = pika.BlockingConnection(connection_parameters(url, blocked_timeout))
     channel = connection.channel()
     channel.confirm_delivery()
     channel.basic_qos(prefetch_count=prefetch)
@@ -108,7 +132,12 @@ def open_channel(url: str, prefetch: int = 10) -> tuple[pika.BlockingConnection,
 def publish(channel: BlockingChannel, exchange: str, routing_key: str, event: Event) -> None:
     """Publish persistently and wait for the broker's confirm. ``mandatory``: a message no queue
     takes raises ``pika.exceptions.UnroutableError``; a missing exchange raises
-    ``ChannelClosedByBroker`` (404); a nack raises ``NackError``. Needs ``confirm_delivery()``."""
+    ``ChannelClosedByBroker`` (404); a nack raises ``NackError``. Needs ``confirm_delivery()``.
+
+    A broker blocking publishers (resource alarm) for longer than the connection's blocked timeout
+    raises ``pika.exceptions.ConnectionBlockedTimeout`` and the connection is gone: the message is
+    *unconfirmed* — maybe stored, maybe not — so the caller republishes on a new connection once the
+    broker recovers (at-least-once; consumers deduplicate by ``message_id``)."""
     channel.basic_publish(
         exchange,
         routing_key,

@@ -1,5 +1,8 @@
-"""An isolated launcher: its own state folder and its own ports, so these tests can stop, kill and
-wipe servers without touching the shared ones every other test uses."""
+"""An isolated launcher: its own state folder and its own ports, so a test can stop, kill, wipe or
+alarm a server without touching the shared ones every other test uses.
+
+Used by ``tests/course`` (the launcher's own tests) and ``tests/messaging`` (a RabbitMQ under a
+resource alarm, ``test_rabbitmq_blocked.py``)."""
 
 from __future__ import annotations
 

@@ -69,6 +69,14 @@ def _system_binds() -> list[str]:
             args += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
+    return args
+
+
+def _python_binds() -> list[str]:
+    """The interpreter and the course's environment, read-only. Bound after the sandbox's own /tmp:
+    a checkout under /tmp (a CI runner's, say) has its .venv there, and a bind made before the tmpfs
+    would be hidden by it (every job then died with exit code 127, no interpreter)."""
+    args: list[str] = []
     prefixes = {Path(sys.base_prefix).resolve(), Path(sys.prefix)}
     for prefix in sorted(prefixes):
         if not prefix.is_relative_to("/usr"):
@@ -113,6 +121,7 @@ def command(inner: list[str], exercise: Exercise, submission: Path) -> list[str]
         "0777",
         "--dir",
         HOME,
+        *_python_binds(),
     ]
     for relative in COURSE_PATHS:
         source = REPO_ROOT / relative

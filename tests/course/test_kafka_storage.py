@@ -67,7 +67,12 @@ def test_kafka_storage_formats_with_a_dash_leading_cluster_id(state_dir: Path) -
     draw, but one the format command must not misread), and records it in meta.properties."""
     server = KafkaServer(get_settings())
     if server.missing():
-        pytest.fail(f"Kafka is not installed ({', '.join(server.missing())}): run ./dev up")
+        # ./dev up installs the jars whenever it runs Kafka natively (CI does); a checkout whose Kafka
+        # runs elsewhere (docker compose, another checkout's server) has no StorageTool to call.
+        pytest.skip(
+            f"Kafka's jars are not installed in this checkout ({', '.join(server.missing())}):"
+            " its Kafka runs elsewhere"
+        )
     paths = server.paths()
     paths.data.mkdir(parents=True)
     server.config_file.write_text(server_properties(paths.data, 1, 2))

@@ -32,14 +32,16 @@ from pathlib import Path
 
 import httpx
 
-from reference.api_design.auth import HmacTokens, Principal
+from reference.api_design.auth import Principal
 from reference.api_design.graphql.seed import seed_users_with_orders
+from reference.auth.authenticator import access_token_for
+from reference.auth.keys import KeyRing, generate_key
+from reference.auth.tokens import TokenIssuer
 from reference.databases.migrate import upgrade
 from reference.databases.models import UserRole
 from reference.sandbox import fresh_postgres_database
 
 RESULTS = Path(__file__).parent / "results" / "graphql_hostile.md"
-SECRET = "bench-graphql-hostile-" + "x" * 32
 PROBE = {"query": "{ me { name } }"}
 BOMB = (
     "{ "
@@ -74,10 +76,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(database_url: str) -> Iterator[str]:
-    """The app in a uvicorn process of its own; its base URL once it answers."""
+def server(database_url: str, issuer: TokenIssuer) -> Iterator[str]:
+    """The app in a uvicorn process of its own, verifying ``issuer``'s tokens with its public
+    JWKS (the private key stays in this process); its base URL once it answers."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "GRAPHQL_TOKEN_SECRET": SECRET}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TOKEN_ISSUER": issuer.issuer,
+        "TOKEN_AUDIENCE": issuer.audience,
+        "TOKEN_JWKS": json.dumps(issuer.keys.jwks()),
+    }
     process = subprocess.Popen(
         [
             sys.executable,
@@ -153,11 +162,16 @@ def measure(rounds: int, per_round: int) -> dict[str, list[float]]:
     database_url = fresh_postgres_database("bench_graphql_hostile")
     upgrade(database_url)
     seeded = seed_users_with_orders(database_url, users=60, orders_per_user=7)
-    tokens = HmacTokens(SECRET.encode())
-    token = tokens.issue(Principal(seeded.user_ids[0], UserRole.USER))
-    admin = tokens.issue(Principal(seeded.admin_id, UserRole.ADMIN))  # the attacker: staff
+    # The course's own EdDSA tokens; valid for an hour, longer than any run.
+    issuer = TokenIssuer(
+        KeyRing(generate_key()), "https://auth.course.test", "course-api", access_ttl=3600
+    )
+    token = access_token_for(issuer, Principal(seeded.user_ids[0], UserRole.USER))
+    admin = access_token_for(
+        issuer, Principal(seeded.admin_id, UserRole.ADMIN)
+    )  # the attacker: staff
     latencies: dict[str, list[float]] = {name: [] for name in ATTACKS}
-    with server(database_url) as url:
+    with server(database_url, issuer) as url:
         probe(url, token, 20)  # warm up the pool
         for _ in range(rounds):
             for name, body in ATTACKS.items():

@@ -19,18 +19,21 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from reference.api_design.auth import HmacTokens, Principal
+from reference.api_design.auth import Principal
 from reference.api_design.graphql.app import create_app
 from reference.api_design.graphql.limits import MAX_COST, MAX_FIRST, query_cost
 from reference.api_design.graphql.schema import build_schema, schema
 from reference.api_design.graphql.seed import Seeded, seed_users_with_orders
 from reference.api_design.graphql.statements import count_statements
+from reference.auth.authenticator import JwtAuthenticator, access_token_for
+from reference.auth.keys import KeyRing, generate_key
+from reference.auth.tokens import TokenIssuer
 from reference.databases.migrate import upgrade
 from reference.databases.models import UserRole
 
 SCHEMA = schema._schema
 SEED = secrets.randbits(32)  # one per run, printed with every failure
-TOKENS = HmacTokens(secrets.token_bytes(32))
+ISSUER = TokenIssuer(KeyRing(generate_key()), "https://auth.course.test", "course-api")
 
 
 @pytest.fixture
@@ -251,8 +254,12 @@ class Served:
 def served(exercise: ModuleType, pg_url: str) -> Iterator[Served]:
     upgrade(pg_url)
     seeded: Seeded = seed_users_with_orders(pg_url, users=30, orders_per_user=3)
-    app = create_app(pg_url, authenticator=TOKENS, schema=build_schema(cost=exercise.query_cost))
-    bearer = TOKENS.issue(Principal(seeded.admin_id, UserRole.ADMIN))
+    app = create_app(
+        pg_url,
+        authenticator=JwtAuthenticator.of(ISSUER),
+        schema=build_schema(cost=exercise.query_cost),
+    )
+    bearer = access_token_for(ISSUER, Principal(seeded.admin_id, UserRole.ADMIN))
     with TestClient(app) as client:
         yield Served(client, app, bearer)
 

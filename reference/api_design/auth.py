@@ -4,20 +4,19 @@ The pattern: the app factory receives an *authenticator* (any callable ``token -
 None``); a dependency parses ``Authorization: Bearer <token>`` by the RFC 6750 grammar — scheme
 compared case-insensitively, exactly one token — and answers 401 with ``WWW-Authenticate: Bearer``
 otherwise. The guide's ``authorization.substring(7)`` takes any seven characters off any header
-(``Basic …``, ``Token …``) and calls the rest a token. Two authenticators ship here:
-:class:`StaticTokens` (a dict, for tests and notebooks) and :class:`HmacTokens` (signed, stateless).
-Chapter 03 swaps in JWT through the same seam (:class:`reference.auth.authenticator.JwtAuthenticator`;
-the grammar lives in :mod:`reference.auth.bearer`). The GraphQL app (``reference.api_design.graphql``)
-uses the same :class:`Principal`, :func:`parse_bearer` and authenticators. Taught in
+(``Basic …``, ``Token …``) and calls the rest a token. :class:`StaticTokens` (a dict) ships here
+for tests and the REST notebook, where the token is not the lesson; real tokens are the course's
+asymmetric JWTs (:class:`reference.auth.authenticator.JwtAuthenticator`, minted by
+:class:`reference.auth.tokens.TokenIssuer`), verified with a public key set, so no service that
+checks a token can mint one. The grammar lives in :mod:`reference.auth.bearer`. The GraphQL app
+(``reference.api_design.graphql``) and the gRPC server use the same :class:`Principal`,
+:func:`parse_bearer` and authenticators. Taught in
 ``notebooks/01_api_design_rest.ipynb``, ``notebooks/01_api_design_graphql.ipynb`` and
 ``notebooks/01_api_design_grpc.ipynb``.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -49,7 +48,7 @@ class Principal:
 
 Authenticator = Callable[[str], "Principal | None"]
 
-__all__ = ["Authenticator", "BearerAuth", "HmacTokens", "Principal", "StaticTokens", "parse_bearer"]
+__all__ = ["Authenticator", "BearerAuth", "Principal", "StaticTokens", "parse_bearer"]
 
 
 class StaticTokens:
@@ -60,37 +59,6 @@ class StaticTokens:
 
     def __call__(self, token: str) -> Principal | None:
         return self._tokens.get(token)
-
-
-class HmacTokens:
-    """Stateless tokens ``<b64url(user_id:role)>.<b64url(HMAC-SHA256)>``; no expiry yet (ch. 03)."""
-
-    def __init__(self, secret: bytes) -> None:
-        if len(secret) < 32:
-            raise ValueError("the HMAC secret must be at least 32 bytes")
-        self._secret = secret
-
-    def _sign(self, payload: bytes) -> str:
-        digest = hmac.new(self._secret, payload, hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-    def issue(self, principal: Principal) -> str:
-        payload = f"{principal.user_id}:{principal.role.value}".encode()
-        return base64.urlsafe_b64encode(payload).rstrip(b"=").decode() + "." + self._sign(payload)
-
-    def __call__(self, token: str) -> Principal | None:
-        encoded, _, signature = token.partition(".")
-        try:
-            payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-        except ValueError:
-            return None
-        if not hmac.compare_digest(self._sign(payload), signature):
-            return None
-        user_id, _, role = payload.decode().partition(":")
-        try:
-            return Principal(uuid.UUID(user_id), UserRole(role))
-        except ValueError:
-            return None
 
 
 class BearerAuth(HTTPBearer):

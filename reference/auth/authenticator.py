@@ -5,21 +5,23 @@ interceptor, :mod:`reference.api_design.grpc.auth`) all take an ``Authenticator`
 None``. :class:`JwtAuthenticator` is one: it picks the verifier of the token's issuer (the course's
 own, Keycloak's, …; an issuer it does not know is refused), verifies, checks the token version
 when a :class:`~reference.auth.refresh.SessionStore` is given, and maps roles to a
-:class:`~reference.api_design.auth.Principal` in one place (:func:`role_of`). Taught in
-``notebooks/03_auth_tokens.ipynb``.
+:class:`~reference.api_design.auth.Principal` in one place (:func:`role_of`; :func:`access_token_for`
+is the way back, for the course's own issuer). :meth:`JwtAuthenticator.of` verifies one
+:class:`~reference.auth.tokens.TokenIssuer`'s tokens from its public JWKS — what chapter 01's apps,
+tests and notebooks use. Taught in ``notebooks/03_auth_tokens.ipynb``.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 
 import jwt
 
 from reference.api_design.auth import Principal
 from reference.auth.refresh import SessionStore
-from reference.auth.tokens import InvalidToken, TokenVerifier
+from reference.auth.tokens import InvalidToken, TokenIssuer, TokenVerifier, ring_source
 from reference.databases.models import UserRole
 
 # The most powerful role wins; anything else a token lists (Keycloak's "offline_access" …) is ignored.
@@ -41,6 +43,11 @@ def role_of(roles: Iterable[str]) -> UserRole | None:
     return next((r for r in _RANK if r.value in names), None)
 
 
+def access_token_for(issuer: TokenIssuer, principal: Principal, *, version: int = 0) -> str:
+    """An access token of ``issuer`` that :class:`JwtAuthenticator` maps back to ``principal``."""
+    return issuer.access_token(str(principal.user_id), [principal.role.value], version=version)
+
+
 class JwtAuthenticator:
     """``token -> Principal | None`` over one or more issuers' verifiers."""
 
@@ -48,6 +55,13 @@ class JwtAuthenticator:
         self.verifiers = {v.issuer: v for v in verifiers}
         self.sessions = sessions
         self.refusals: list[str] = []  # the last few reasons, for logs and notebooks
+
+    @classmethod
+    def of(cls, issuer: TokenIssuer, sessions: SessionStore | None = None) -> Self:
+        """The authenticator of ``issuer``'s own access tokens, checked against its key ring's
+        public JWKS in process (a service elsewhere would fetch that document instead)."""
+        verifier = TokenVerifier(ring_source(issuer.keys), issuer.issuer, issuer.audience)
+        return cls([verifier], sessions)
 
     def claims(self, token: str) -> dict[str, Any]:
         """Verified claims, or :class:`InvalidToken`."""

@@ -1,4 +1,5 @@
-"""The bearer principal (RFC 6750 parsing, HMAC tokens) and the Redis fixed-window rate limit."""
+"""The bearer principal (RFC 6750 parsing, the course's JWTs behind the seam) and the Redis
+fixed-window rate limit."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from reference.api_design.auth import HmacTokens, Principal, parse_bearer
+from reference.api_design.auth import Principal, parse_bearer
 from reference.api_design.problems import TooManyRequests
 from reference.api_design.ratelimit import FixedWindowLimiter, RateLimit
 from reference.api_design.seed import Cast
+from reference.auth.authenticator import JwtAuthenticator, access_token_for
+from reference.auth.keys import KeyRing, generate_key
+from reference.auth.tokens import TokenIssuer
 from reference.config import Settings
 from reference.databases.models import UserRole
 
@@ -36,20 +40,6 @@ def test_parse_bearer_follows_rfc_6750(header: str, token: str | None) -> None:
     assert parse_bearer(header) == token
 
 
-def test_hmac_tokens_round_trip_and_refuse_tampering() -> None:
-    tokens = HmacTokens(b"k" * 32)
-    principal = Principal(uuid.uuid4(), UserRole.MANAGER)
-    token = tokens.issue(principal)
-    assert tokens(token) == principal
-    payload, _, signature = token.partition(".")
-    assert tokens(payload + "." + signature[:-2] + "AA") is None
-    forged = HmacTokens(b"x" * 32).issue(Principal(principal.user_id, UserRole.ADMIN))
-    assert tokens(forged) is None
-    assert tokens("not-a-token") is None
-    with pytest.raises(ValueError, match="32 bytes"):
-        HmacTokens(b"short")
-
-
 @pytest.mark.parametrize(
     ("role", "admin", "staff"),
     [(UserRole.USER, False, False), (UserRole.MANAGER, False, True), (UserRole.ADMIN, True, True)],
@@ -60,15 +50,40 @@ def test_principal_roles(role: UserRole, admin: bool, staff: bool) -> None:
     assert (principal.is_admin, principal.is_staff) == (admin, staff)
 
 
-def test_hmac_tokens_plug_into_the_app(make_app: Callable[..., FastAPI], cast: Cast) -> None:
-    tokens = HmacTokens(b"s" * 32)
+@pytest.mark.parametrize("role", list(UserRole))
+def test_course_tokens_carry_the_principal_both_ways(role: UserRole) -> None:
+    """``access_token_for`` and the authenticator agree: each role comes back as itself."""
+    issuer = TokenIssuer(KeyRing(generate_key()), "https://auth.course.test", "course-api")
+    principal = Principal(uuid.uuid4(), role)
+    assert JwtAuthenticator.of(issuer)(access_token_for(issuer, principal)) == principal
+
+
+def test_course_tokens_plug_into_the_rest_app(make_app: Callable[..., FastAPI], cast: Cast) -> None:
+    """The course's own EdDSA tokens through the REST seam: a valid one is the caller; another
+    issuer's key, a tampered signature or a token the authenticator does not know is a 401 problem
+    with a ``WWW-Authenticate: Bearer`` challenge — chapter 01's answer, unchanged."""
+    issuer = TokenIssuer(KeyRing(generate_key()), "https://auth.course.test", "course-api")
+    stranger = TokenIssuer(KeyRing(generate_key()), issuer.issuer, issuer.audience)
     alice = cast.principals["alice"]
-    with TestClient(make_app(authenticator=tokens)) as client:
-        good = {"Authorization": f"Bearer {tokens.issue(alice)}"}
-        assert client.get(f"/users/{alice.user_id}", headers=good).status_code == 200
-        assert (
-            client.get(f"/users/{alice.user_id}", headers=cast.headers("alice")).status_code == 401
-        )
+    good = access_token_for(issuer, alice)
+    refused = {
+        "another key": access_token_for(stranger, alice),
+        "tampered": good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB"),
+        "a static token": cast.token("alice"),
+    }
+    with TestClient(make_app(authenticator=JwtAuthenticator.of(issuer))) as client:
+        ok = client.get(f"/users/{alice.user_id}", headers={"Authorization": f"Bearer {good}"})
+        assert ok.status_code == 200
+        assert ok.json()["data"]["id"] == str(alice.user_id)
+        for what, token in refused.items():
+            response = client.get(
+                f"/users/{alice.user_id}", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert response.status_code == 401, what
+            assert response.headers["content-type"] == "application/problem+json", what
+            challenge = response.headers["www-authenticate"]
+            assert challenge.startswith("Bearer "), what
+            assert 'error="invalid_token"' in challenge, what
 
 
 def test_limit_is_per_principal_and_counts_in_redis(

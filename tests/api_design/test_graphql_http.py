@@ -18,22 +18,26 @@ import pytest
 import strawberry.schema.schema as strawberry_schema
 import websocket
 
-from reference.api_design.auth import HmacTokens, Principal
+from reference.api_design.auth import Principal
 from reference.api_design.graphql import preparation
-from reference.api_design.graphql.app import create_app
+from reference.api_design.graphql.app import app_from_env, create_app
 from reference.api_design.graphql.background import BackgroundServer, serve_in_background
 from reference.api_design.graphql.events import order_channel, wait_for_listeners
 from reference.api_design.graphql.limits import MAX_BODY_BYTES
 from reference.api_design.graphql.seed import Seeded
 from reference.api_design.graphql.statements import count_statements
+from reference.auth.authenticator import JwtAuthenticator, access_token_for
+from reference.auth.keys import KeyRing, generate_key
+from reference.auth.tokens import TokenIssuer
 from reference.databases.models import UserRole
 
-TOKENS = HmacTokens(b"test-secret-" + b"x" * 32)
+# The course's own EdDSA access tokens, verified from the issuer's public JWKS (chapter 03).
+ISSUER = TokenIssuer(KeyRing(generate_key()), "https://auth.course.test", "course-api")
 
 
 @pytest.fixture
 def server(pg_url: str, seeded: Seeded) -> Iterator[BackgroundServer]:
-    app = create_app(pg_url, authenticator=TOKENS)
+    app = create_app(pg_url, authenticator=JwtAuthenticator.of(ISSUER))
     running = serve_in_background(app)
     running.app = app  # type: ignore[attr-defined]
     yield running
@@ -41,7 +45,7 @@ def server(pg_url: str, seeded: Seeded) -> Iterator[BackgroundServer]:
 
 
 def token(user_id: uuid.UUID, role: UserRole = UserRole.USER) -> str:
-    return TOKENS.issue(Principal(user_id, role))
+    return access_token_for(ISSUER, Principal(user_id, role))
 
 
 def post(server: BackgroundServer, query: str, bearer: str | None, **variables: Any) -> Any:
@@ -89,6 +93,34 @@ def test_bad_or_missing_tokens_are_unauthenticated(
         timeout=10,
     ).json()
     assert not_bearer["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_app_from_env_verifies_with_the_issuers_public_jwks(
+    pg_url: str, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``app_from_env`` (what uvicorn and the bench run) gets only the issuer's public JWKS: the
+    issuer's tokens are accepted, another key's are UNAUTHENTICATED, and it will not start
+    without a key set."""
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    monkeypatch.setenv("TOKEN_ISSUER", ISSUER.issuer)
+    monkeypatch.setenv("TOKEN_AUDIENCE", ISSUER.audience)
+    monkeypatch.delenv("TOKEN_JWKS", raising=False)
+    with pytest.raises(RuntimeError, match="TOKEN_JWKS"):
+        app_from_env()
+    public = ISSUER.keys.jwks()
+    assert all("d" not in key for key in public["keys"]), "no private key material"
+    monkeypatch.setenv("TOKEN_JWKS", json.dumps(public))
+    running = serve_in_background(app_from_env())
+    try:
+        me = seeded.user_ids[0]
+        assert post(running, "{ me { id } }", token(me))["data"]["me"]["id"] == str(me)
+        stranger = TokenIssuer(KeyRing(generate_key()), ISSUER.issuer, ISSUER.audience)
+        refused = post(
+            running, "{ me { id } }", access_token_for(stranger, Principal(me, UserRole.USER))
+        )
+        assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    finally:
+        running.stop()
 
 
 def test_each_http_request_gets_fresh_loaders(

@@ -12,6 +12,7 @@ Taught in ``notebooks/01_api_design_graphql.ipynb``.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,10 +26,12 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from reference.api_design.auth import Authenticator, HmacTokens
+from reference.api_design.auth import Authenticator
 from reference.api_design.graphql.context import get_context
 from reference.api_design.graphql.http import BodyLimit, CourseGraphQLRouter
 from reference.api_design.graphql.schema import schema as course_schema
+from reference.auth.authenticator import JwtAuthenticator
+from reference.auth.tokens import TokenVerifier
 from reference.config import get_settings, to_sqlalchemy_url
 
 
@@ -71,9 +74,14 @@ def create_app(
 
 
 def app_from_env() -> FastAPI:
-    """``create_app`` with ``DATABASE_URL`` and ``GRAPHQL_TOKEN_SECRET`` (≥ 32 bytes, the key of
-    :class:`~reference.api_design.auth.HmacTokens`) from the environment."""
-    secret = os.environ.get("GRAPHQL_TOKEN_SECRET")
-    if not secret:
-        raise RuntimeError("set GRAPHQL_TOKEN_SECRET to a long random string")
-    return create_app(get_settings().database_url, authenticator=HmacTokens(secret.encode()))
+    """``create_app`` with ``DATABASE_URL`` from the environment, accepting the access tokens of
+    the issuer named by ``TOKEN_ISSUER`` for ``TOKEN_AUDIENCE``, verified with ``TOKEN_JWKS`` —
+    that issuer's *public* JWKS document (JSON): this server can verify tokens, never mint them."""
+    missing = [v for v in ("TOKEN_ISSUER", "TOKEN_AUDIENCE", "TOKEN_JWKS") if not os.environ.get(v)]
+    if missing:
+        raise RuntimeError(f"set {', '.join(missing)} (the token issuer, audience and public JWKS)")
+    jwks = json.loads(os.environ["TOKEN_JWKS"])
+    verifier = TokenVerifier(
+        lambda _kid: jwks, os.environ["TOKEN_ISSUER"], os.environ["TOKEN_AUDIENCE"]
+    )
+    return create_app(get_settings().database_url, authenticator=JwtAuthenticator([verifier]))

@@ -4,8 +4,8 @@ Pattern: one authenticator for every API, applied in one place. gRPC carries HTT
 *metadata*, so a client sends ``authorization: Bearer <token>`` exactly as it would to the REST or
 GraphQL app, and the server parses it with the same
 :func:`~reference.auth.bearer.parse_authorization` and checks it with the same authenticator
-(``StaticTokens``, ``HmacTokens``, chapter 03's ``JwtAuthenticator``). :class:`AuthInterceptor` is
-the only code that does it: it runs before any handler (a refused caller never reaches the
+(chapter 03's ``JwtAuthenticator``; ``StaticTokens`` in tests). :class:`AuthInterceptor` is the only
+code that does it: it runs before any handler (a refused caller never reaches the
 servicer) and runs the handler — each step of a streamed response too — in a context holding the
 principal, which the servicer reads with :func:`caller`. A servicer served without the interceptor
 has no caller and refuses every call (fail closed, never open). The health service stays open for

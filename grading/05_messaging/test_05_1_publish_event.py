@@ -12,20 +12,7 @@ from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from course.testing.resources import unique_name
-from reference.config import Settings
 from reference.messaging.kafka import header, make_producer, read_topic
-
-
-@pytest.fixture
-def bootstrap(settings: Settings) -> str:
-    return settings.kafka_bootstrap_servers
-
-
-@pytest.fixture
-def producer(bootstrap: str) -> Iterator[KafkaProducer]:
-    p = make_producer(bootstrap)
-    yield p
-    p.close()
 
 
 @pytest.fixture

@@ -12,28 +12,14 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
 from course.testing.resources import unique_name
-from reference.config import Settings
 from reference.messaging.events import MAX_EVENT_BYTES, Event
 from reference.messaging.kafka import (
     PermanentError,
     committed_offsets,
     header,
     make_consumer,
-    make_producer,
     read_topic,
 )
-
-
-@pytest.fixture
-def bootstrap(settings: Settings) -> str:
-    return settings.kafka_bootstrap_servers
-
-
-@pytest.fixture
-def producer(bootstrap: str) -> Iterator[KafkaProducer]:
-    p = make_producer(bootstrap)
-    yield p
-    p.close()
 
 
 @pytest.fixture

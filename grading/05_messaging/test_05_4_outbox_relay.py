@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -15,21 +15,8 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from sqlalchemy import Engine, text
 
 from course.testing.resources import unique_name
-from reference.config import Settings
 from reference.messaging import outbox
 from reference.messaging.kafka import header, make_producer, read_topic
-
-
-@pytest.fixture
-def bootstrap(settings: Settings) -> str:
-    return settings.kafka_bootstrap_servers
-
-
-@pytest.fixture
-def producer(bootstrap: str) -> Iterator[KafkaProducer]:
-    p = make_producer(bootstrap)
-    yield p
-    p.close()
 
 
 @pytest.fixture

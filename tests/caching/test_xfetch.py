@@ -67,9 +67,9 @@ def test_cold_key_is_a_plain_miss(redis: redis.Redis, prefix: str) -> None:
     assert 0 < redis.pttl(prefix + "cold") <= 60_000
 
 
-@pytest.mark.parametrize("kwargs", [{"ttl_seconds": 0}, {"beta": -1}, {"beta": float("nan")}])
+@pytest.mark.parametrize(("ttl", "beta"), [(0.0, 1.0), (10.0, -1.0), (10.0, float("nan"))])
 def test_bad_parameters_are_value_errors(
-    redis: redis.Redis, prefix: str, kwargs: dict[str, float]
+    redis: redis.Redis, prefix: str, ttl: float, beta: float
 ) -> None:
     with pytest.raises(ValueError, match="must be positive"):
-        XFetchCache(redis, prefix=prefix, **kwargs)
+        XFetchCache(redis, prefix=prefix, ttl_seconds=ttl, beta=beta)

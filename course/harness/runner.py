@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -287,6 +288,7 @@ def run_grading(
     expected: list[ExpectedTest] | None = None,
     sandboxed: bool = False,
     tag: str | None = None,
+    stop_at_first_failure: bool = False,
 ) -> RunResult:
     """Run ``exercise``'s grading tests with ``root`` as the exercises folder; never raises for them.
 
@@ -294,13 +296,15 @@ def run_grading(
     run's own collection is trusted (the learner grading their own code). ``sandboxed`` runs the job
     in a bubblewrap sandbox on a copy of ``root`` (:mod:`course.harness.sandbox`). ``tag`` is the
     run's tag when the caller made credentials for it (default: a new one).
+    ``stop_at_first_failure`` stops at the first failing test (pytest ``-x``): enough to show a decoy
+    is caught without paying for the rest of its tests, which are reported as not run.
     """
     tag = tag or new_run_tag()
     token = secrets.token_hex(16)
     with tempfile.TemporaryDirectory(prefix="course-run-") as scratch:
         report = Path(scratch) / "report.jsonl"
         log = Path(scratch) / "output.txt"
-        inner = pytest_command(exercise)
+        inner = pytest_command(exercise) + (["-x"] if stop_at_first_failure else [])
         if sandboxed:
             copy = sandbox.copy_submission(root, Path(scratch) / "job" / "exercises")
             child_env = {
@@ -323,7 +327,7 @@ def run_grading(
         kill_group(process)  # whatever is left of the session, timed out or not
         result.seconds = time.monotonic() - started
         result.output = log.read_text(errors="replace")[-8000:]
-        _read_report(decode(report.read_bytes(), token), result, expected)
+        _read_report(decode(report.read_bytes(), token), result, expected, stop_at_first_failure)
     if result.ended_early or sandboxed:
         # Teardown may not have run (or the graded code made names of its own with the tag):
         # remove what still carries the run's tag.
@@ -352,7 +356,12 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def _read_report(decoded: Decoded, result: RunResult, expected: list[ExpectedTest] | None) -> None:
+def _read_report(
+    decoded: Decoded,
+    result: RunResult,
+    expected: list[ExpectedTest] | None,
+    stop_at_first_failure: bool = False,
+) -> None:
     collected: list[ExpectedTest] = []
     results: dict[str, dict[str, Any]] = {}
     started: list[str] = []
@@ -394,6 +403,16 @@ def _read_report(decoded: Decoded, result: RunResult, expected: list[ExpectedTes
                     message=str(found.get("message") or ""),
                 )
             )
+        elif stop_at_first_failure and result.returncode == 1 and _failed(results.values()):
+            result.tests.append(
+                TestOutcome(
+                    nodeid=test.nodeid,
+                    name=test.name,
+                    doc=test.doc,
+                    outcome="not run",
+                    message="not run: the run stopped at its first failing test",
+                )
+            )
         elif not result.timed_out:
             result.tests.append(
                 TestOutcome(
@@ -422,3 +441,7 @@ def _read_report(decoded: Decoded, result: RunResult, expected: list[ExpectedTes
                     ),
                 )
             )
+
+
+def _failed(records: Iterable[dict[str, Any]]) -> bool:
+    return any(r.get("outcome") in ("failed", "error") for r in records)

@@ -88,17 +88,20 @@ class Finished:
     total: int
 
     def line(self) -> str:
-        """``00.1  decoy health_check__no_connection: 5/13 pass · 4 s  [3/5]``."""
+        """``00.1  decoy health_check__no_connection: caught by test_down · 4 s  [3/5]``."""
         label = (
             self.answer
             if self.answer in ("stub", "solution")
             else f"decoy {Path(self.answer).stem}"
         )
         run = self.result
+        caught = run.first_failure
         if run.timed_out:
             state = "timed out"
         elif run.collect_error is not None:
             state = "not collected"
+        elif label.startswith("decoy") and caught is not None:
+            state = f"caught by {caught.name}"  # its run stopped there
         else:
             state = f"{run.passed}/{run.total} pass"
         progress = f"{run.seconds:.0f} s  [{self.done}/{self.total}]"
@@ -136,7 +139,14 @@ def verify(
         results: dict[str, dict[str, RunResult]] = {}
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             futures: dict[Future[RunResult], tuple[Exercise, str]] = {
-                pool.submit(run_grading, exercise, root, timeout=timeout): (exercise, answer)
+                # A decoy needs one failing test to be caught: its run stops there.
+                pool.submit(
+                    run_grading,
+                    exercise,
+                    root,
+                    timeout=timeout,
+                    stop_at_first_failure=answer not in ("stub", "solution"),
+                ): (exercise, answer)
                 for exercise, answer, root in jobs
             }
             try:

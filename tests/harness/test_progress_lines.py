@@ -63,7 +63,7 @@ def test_verify_prints_each_run_then_the_verdict_then_a_summary(cli: CliRunner) 
         rf"01\.1\s+stub: 0/\d+ pass · \d+ s  \[1/{runs}\]",
         rf"01\.1\s+solution: (\d+)/\1 pass · \d+ s  \[2/{runs}\]",
         *(
-            rf"01\.1\s+decoy {name}: \d+/\d+ pass · \d+ s  \[{k}/{runs}\]"
+            rf"01\.1\s+decoy {name}: caught by test_\S+ · \d+ s  \[{k}/{runs}\]"
             for k, name in enumerate(decoys, start=3)
         ),
         r"^01\.1\s+stub fails",

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from course.cli import app
 from course.harness import catalogue as cat
 from course.harness.loader import catalogue
-from course.harness.runner import RunResult, TestOutcome
-from course.harness.verify import Verdict
+from course.harness.runner import RunResult, TestOutcome, run_grading
+from course.harness.verify import Verdict, _decoy_root
 
 HEALTH = catalogue()["00.1"]
 
@@ -92,3 +92,26 @@ def test_verify_names_a_file_no_catalogue_block_owns(
         "catalogue: exercises/00_setup/stray.py: belongs to no exercise in exercises.toml"
         in result.output
     )
+
+
+def test_a_decoy_run_stops_at_its_first_failing_test(tmp_path: Path) -> None:
+    """Verify needs one failing test to call a decoy caught: the run stops there (``-x``), the tests
+    after it are reported as not run, and the run does not count as ended early (no cleanup sweep)."""
+    exercise = catalogue()["01.1"]
+    runs = {
+        decoy: run_grading(
+            exercise, _decoy_root(exercise, decoy, tmp_path), stop_at_first_failure=True
+        )
+        for decoy in exercise.decoys
+    }
+    stopped = 0
+    for decoy, result in runs.items():
+        outcomes = [t.outcome for t in result.tests]
+        assert outcomes.count("failed") + outcomes.count("error") == 1, (decoy, outcomes)
+        first = next(k for k, o in enumerate(outcomes) if o in ("failed", "error"))
+        assert set(outcomes[:first]) <= {"passed", "skipped"}, (decoy, outcomes)
+        assert set(outcomes[first + 1 :]) <= {"not run"}, (decoy, outcomes)
+        assert not result.ended_early
+        assert result.passed < result.total
+        stopped += first + 1 < len(outcomes)
+    assert stopped > 0, "no decoy of 01.1 fails before its last test: pick another exercise"

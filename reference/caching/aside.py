@@ -28,6 +28,7 @@ import logging
 import math
 import random
 import re
+import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -102,6 +103,16 @@ def cache_client(url: str, *, timeout_seconds: float = 0.25) -> redis.Redis:
         socket_timeout=timeout_seconds,
         retry=Retry(NoBackoff(), 0),
     )
+
+
+def unreachable_redis(timeout_seconds: float = 0.2) -> redis.Redis:
+    """A :func:`cache_client` pointed at a local port nobody listens on: "Redis is down", made real
+    without stopping anyone's server (the port is bound, then released, so connections are
+    refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    return cache_client(f"redis://127.0.0.1:{port}/0", timeout_seconds=timeout_seconds)
 
 
 class CacheAside(Generic[T]):

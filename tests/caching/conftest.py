@@ -2,22 +2,21 @@
 
 - ``redis``: a client on the course Redis (``decode_responses=True``), the session's ``redis_client``.
 - ``prefix``: a key prefix owned by one test (``t_ab12…:``); every key under it is deleted afterwards.
-- ``dead_redis``: a client pointed at a closed local port with short socket timeouts — the way
-  these tests make "Redis is down" real without stopping the shared server.
+- ``dead_redis``: a client pointed at a closed local port, short timeouts and no retries
+  (:func:`reference.caching.aside.unreachable_redis`) — "Redis is down" without stopping the shared
+  server.
 - ``users``: ids of 3 users seeded in the test's own PostgreSQL database (engine: ``pg_engine``).
 """
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
 import redis as redis_lib
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from sqlalchemy import Engine, text
 
+from reference.caching.aside import unreachable_redis
 from reference.databases.migrate import upgrade
 from reference.databases.seed import seed_users
 
@@ -32,23 +31,9 @@ def prefix(redis_prefix: str) -> str:
     return redis_prefix
 
 
-def closed_port() -> int:
-    """A local port nobody listens on: bound, then released (the kernel refuses connections to it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def dead_redis() -> Iterator[redis_lib.Redis]:
-    client = redis_lib.Redis(
-        host="127.0.0.1",
-        port=closed_port(),
-        socket_connect_timeout=0.2,
-        socket_timeout=0.2,
-        retry=Retry(NoBackoff(), 0),  # redis-py retries 3 times with backoff by default: seconds
-        decode_responses=True,
-    )
+    client = unreachable_redis()
     yield client
     client.close()
 

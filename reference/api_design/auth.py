@@ -68,7 +68,7 @@ class BearerAuth(HTTPBearer):
     """
 
     def __init__(self, authenticator: Authenticator) -> None:
-        super().__init__(bearerFormat="opaque", auto_error=False, scheme_name="bearerAuth")
+        super().__init__(bearerFormat="JWT", auto_error=False, scheme_name="bearerAuth")
         self.authenticator = authenticator
 
     async def __call__(self, request: Request) -> Principal:  # type: ignore[override]

@@ -23,6 +23,8 @@ How the versions are learnt:
   fall back to kafka-python's inference from the per-request version ranges. Patch releases
   (4.1.0 vs 4.1.1) do not change the protocol and cannot be told apart.
 - RabbitMQ: the ``product`` and ``version`` server properties of the AMQP handshake.
+- nginx: its own status location (``/course-cache-status``, answered without the origin) over
+  httpx; the version is the ``Server`` header's (``nginx/1.22.1``).
 - Keycloak: the course realm's OpenID discovery document must answer (the realm is loaded), and the
   version is the one the login page's resource paths carry (``/resources/<version>/…``).
 """
@@ -282,3 +284,24 @@ def probe_keycloak(url: str, timeout: float = 3.0) -> ProbeResult:
             if info.status_code == 200:
                 version = str(info.json()["systemInfo"]["version"])
     return ProbeResult("Keycloak", f"{version} (realm {KEYCLOAK_REALM} loaded)", rtt)
+
+
+def probe_nginx(url: str, timeout: float = 3.0) -> ProbeResult:
+    """The course cache's status location over httpx → ("nginx", "1.22.1").
+
+    The body must be the course configuration's ("course cache"): another web server on the port is
+    an error, not a healthy cache.
+    """
+    import httpx
+
+    with httpx.Client(base_url=url, timeout=timeout) as client:
+        start = time.perf_counter()
+        response = client.get("/course-cache-status")
+        rtt = _elapsed_ms(start)
+    response.raise_for_status()
+    if response.text.strip() != "course cache":
+        raise RuntimeError(f"{url} answers, but not with the course's nginx configuration")
+    flavour, _, version = response.headers.get("server", "").partition("/")
+    if flavour != "nginx":
+        raise RuntimeError(f"{url} answers as {response.headers.get('server')!r}, not nginx")
+    return ProbeResult("nginx", version or "unknown", rtt)

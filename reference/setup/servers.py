@@ -117,6 +117,19 @@ REGISTRY: Final[tuple[Server, ...]] = (
         ),
         heavy=True,
     ),
+    Server(
+        name="nginx",
+        title="nginx 1.22 (HTTP cache)",
+        variable="CACHE_PROXY_URL",
+        default="http://127.0.0.1:18090",
+        probe=probes.probe_nginx,
+        native="course.services.native.nginx:NginxServer",
+        compose_service="nginx",
+        chapters=("06",),
+        # The origin it caches: the chapter 06 demo app on this loopback port
+        # (course/services/native/nginx/cache.conf.template).
+        extra=MappingProxyType({"CACHE_ORIGIN_PORT": "18091"}),
+    ),
 )
 
 SERVERS: Final[Mapping[str, Server]] = MappingProxyType({s.name: s for s in REGISTRY})

@@ -47,7 +47,15 @@ def test_missing_env_file_is_empty(tmp_path: Path) -> None:
 
 
 def test_every_server_has_a_variable_with_a_default() -> None:
-    assert list(SERVER_VARIABLES) == ["postgres", "mongo", "redis", "kafka", "rabbitmq", "keycloak"]
+    assert list(SERVER_VARIABLES) == [
+        "postgres",
+        "mongo",
+        "redis",
+        "kafka",
+        "rabbitmq",
+        "keycloak",
+        "nginx",
+    ]
     assert set(SERVER_VARIABLES.values()) <= set(DEFAULTS)
 
 

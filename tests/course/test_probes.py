@@ -31,6 +31,7 @@ EXPECTED = {
     "kafka": ("Apache Kafka", r"4\.1 \(metadata\.version 4\.1-IV\d\)"),
     "rabbitmq": ("RabbitMQ", r"3\.10\.\d+"),
     "keycloak": ("Keycloak", r"26\.7\.3 \(realm course loaded\)"),
+    "nginx": ("nginx", r"1\.22\.\d+"),
 }
 
 
@@ -54,6 +55,7 @@ def test_an_unknown_server_is_a_value_error_naming_the_valid_ones() -> None:
 def test_chapters_name_their_servers() -> None:
     assert needed_by(["00"]) == ["postgres", "mongo", "redis", "kafka", "rabbitmq"]
     assert needed_by(["03"]) == ["keycloak"]
+    assert "nginx" in needed_by(["06"])
     assert needed_by(["99"]) == []
 
 

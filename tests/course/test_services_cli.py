@@ -34,7 +34,9 @@ def test_unknown_name_is_a_clear_error(isolated_env: Path) -> None:
     result = runner.invoke(app, ["services", "up", "mysql"])
     assert result.exit_code == 1
     assert "unknown server 'mysql'" in result.output
-    assert "valid names are: postgres, mongo, redis, kafka, rabbitmq, keycloak, nginx" in result.output
+    assert (
+        "valid names are: postgres, mongo, redis, kafka, rabbitmq, keycloak, nginx" in result.output
+    )
     assert "Traceback" not in result.output
 
 

@@ -22,6 +22,7 @@ gRPC servicer validate with them, so the same input gets the same answer from al
   pydantic for every string, before PostgreSQL or Argon2 could choke on them.
 - **Ids**: a UUID is accepted only in its canonical text form (lowercase, hyphenated 8-4-4-4-12),
   the form every link carries; ``{…}``, ``urn:uuid:``, undashed or uppercase spellings are 422.
+  Query integers likewise: plain decimal digits only (``page=+1``, ``page=1_0`` are 422).
 """
 
 from __future__ import annotations
@@ -90,6 +91,16 @@ def _name(value: str) -> str:
     return stripped
 
 
+def _plain_decimal(value: object) -> object:
+    # A query string is text, and pydantic's lax int also reads "+1", " 1 ", "01", "1_0" and "1.0":
+    # one page would have several URLs (cache keys, logs). Only the spelling links carry is a number.
+    if isinstance(value, str) and not re.fullmatch(r"0|[1-9][0-9]*", value):
+        raise ValueError(
+            "an integer in plain decimal digits (no sign, space, '_', leading 0 or fraction)"
+        )
+    return value
+
+
 def _canonical_uuid(value: object) -> object:
     if isinstance(value, str) and not re.fullmatch(UUID_PATTERN, value):
         raise ValueError("a UUID in canonical form: lowercase, hyphenated 8-4-4-4-12")
@@ -107,6 +118,7 @@ Name = Annotated[
     AfterValidator(_name),
 ]
 Password = Annotated[str, Field(min_length=8, max_length=128, pattern=r"^[^\x00]+$")]
+QueryInt = Annotated[int, BeforeValidator(_plain_decimal)]
 CanonicalUUID = Annotated[
     uuid.UUID,
     BeforeValidator(_canonical_uuid),
@@ -119,8 +131,8 @@ class PageParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    page: int = Field(1, ge=1, le=MAX_PAGE, description="1-based page number.")
-    limit: int = Field(20, ge=1, le=MAX_LIMIT, description="Items per page, at most 100.")
+    page: QueryInt = Field(1, ge=1, le=MAX_PAGE, description="1-based page number.")
+    limit: QueryInt = Field(20, ge=1, le=MAX_LIMIT, description="Items per page, at most 100.")
 
 
 class ListParams(PageParams):

@@ -12,6 +12,7 @@ import base64
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import graphql
@@ -701,6 +702,60 @@ async def test_graphql_and_rest_give_the_same_answers(
     assert (payload["user"] is not None) is (rest.status_code == 201)
     if payload["user"] is not None:
         assert payload["user"]["name"] == rest.json()["data"]["name"]
+
+
+ID_SPELLINGS: dict[str, Callable[[uuid.UUID], str]] = {
+    "canonical": str,
+    "upper case": lambda u: str(u).upper(),
+    "braces": lambda u: "{" + str(u) + "}",
+    "urn": lambda u: u.urn,
+    "undashed": lambda u: u.hex,
+    "padded": lambda u: f" {u} ",
+    "nobody's": lambda u: str(uuid.UUID(int=u.int ^ 1)),
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("spelling", list(ID_SPELLINGS))
+async def test_graphql_and_rest_agree_on_which_ids_name_a_user(
+    client: TestClient, cast: Cast, engine: AsyncEngine, pg_url: str, spelling: str
+) -> None:
+    """Only the canonical spelling of an id names a user, on GraphQL as on REST and gRPC: the
+    spellings ``uuid.UUID`` also reads (``{…}``, ``urn:uuid:``, undashed, upper case) used to
+    resolve to alice here while REST answered 422 — one user, several ids."""
+    spelled = ID_SPELLINGS[spelling](cast.principals["alice"].user_id)
+    rest = client.get(f"/users/{spelled}", headers=cast.headers("admin"))
+    result = await run(
+        context(engine, pg_url, cast.principals["admin"]),
+        "query($id: ID!) { user(id: $id) { name } }",
+        id=spelled,
+    )
+    graphql_for_rest = {
+        200: ([], {"user": {"name": "alice"}}),
+        404: ([], {"user": None}),
+        422: (["BAD_USER_INPUT"], {"user": None}),
+    }
+    assert rest.status_code in graphql_for_rest, rest.text
+    assert (codes(result), result.data) == graphql_for_rest[rest.status_code]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("spelling", ["upper case", "braces", "urn", "undashed"])
+async def test_a_non_canonical_spelling_of_your_own_id_writes_nothing(
+    cast: Cast, engine: AsyncEngine, pg_url: str, spelling: str
+) -> None:
+    """alice updating herself through another spelling of her id is BAD_USER_INPUT, not a write."""
+    alice = cast.principals["alice"]
+    result = await run(
+        context(engine, pg_url, alice),
+        UPDATE,
+        id=ID_SPELLINGS[spelling](alice.user_id),
+        input={"name": "Renamed"},
+    )
+    assert codes(result) == ["BAD_USER_INPUT"]
+    with psycopg.connect(pg_url) as conn:
+        row = conn.execute("SELECT name FROM users WHERE id = %s", (alice.user_id,)).fetchone()
+    assert row == ("alice",)
 
 
 @pytest.mark.asyncio

@@ -366,6 +366,13 @@ def test_only_the_canonical_uuid_resolves(
         "/users?page=%EF%BC%91",  # fullwidth digit one
         "/users?limit=1e2",
         "/users/{bob}/orders?page=9223372036854775808",
+        # Other spellings of a number pydantic's lax int reads: one page, one URL.
+        "/users?page=%2B2",
+        "/users?page=%202",
+        "/users?page=02",
+        "/users?page=1_0",
+        "/users?page=2.0",
+        "/users/{bob}/orders?limit=5%20",
     ],
 )
 def test_unknown_repeated_or_hostile_query_parameters_are_422(

@@ -11,6 +11,7 @@ schema names is defined — the guide's SDL named seven it never declared. Taugh
 from __future__ import annotations
 
 import enum
+import re
 import uuid
 from datetime import datetime
 
@@ -23,6 +24,7 @@ from reference.api_design.graphql.errors import BadUserInput, shorten
 from reference.api_design.graphql.events import OrderStatusChange
 from reference.api_design.graphql.limits import DEFAULT_FIRST, check_first
 from reference.api_design.graphql.loaders import OrdersKey
+from reference.api_design.schemas import UUID_PATTERN
 from reference.databases.models import Order, User
 
 
@@ -50,11 +52,19 @@ class OrderStatusValue(enum.Enum):
 
 
 def parse_id(value: str, what: str = "id") -> uuid.UUID:
-    """A GraphQL ``ID`` as a UUID, or a ``BAD_USER_INPUT`` error naming the argument."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise BadUserInput(f"{what} must be a UUID, got {shorten(value)!r}") from None
+    """A GraphQL ``ID`` as a UUID, or a ``BAD_USER_INPUT`` error naming the argument.
+
+    By the REST app's rule (:data:`~reference.api_design.schemas.UUID_PATTERN`, as gRPC): only the
+    canonical spelling every API returns is an id. ``uuid.UUID`` also reads ``{…}``, ``urn:uuid:``,
+    undashed and upper-case spellings, which would give one user several ids here while REST and
+    gRPC refuse them.
+    """
+    if not re.fullmatch(UUID_PATTERN, value):
+        raise BadUserInput(
+            f"{what} must be a UUID in canonical form (lower-case 8-4-4-4-12 hex), "
+            f"got {shorten(value)!r}"
+        )
+    return uuid.UUID(value)
 
 
 def parse_after(after: str | None) -> Keyset | None:

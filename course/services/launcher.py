@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import importlib
 import json
+import math
 import os
 import re
 import shutil
@@ -204,14 +205,20 @@ class Launcher:
             return None
         try:
             record = json.loads(pid_file.read_text())
-            process = psutil.Process(int(record["pid"]))
+            pid, created = record["pid"], float(record["created"])
+            # Only what _record_pid writes: an int pid (json reads Infinity, which int() cannot
+            # take) and a finite start time (NaN compares as "not recycled" with every process,
+            # so `down` would stop whatever runs under that pid).
+            if isinstance(pid, bool) or not isinstance(pid, int) or not math.isfinite(created):
+                return None
+            process = psutil.Process(pid)
             # A recycled PID belongs to another program: compare start times.
-            if abs(process.create_time() - float(record["created"])) > 1.0:
+            if abs(process.create_time() - created) > 1.0:
                 return None
             if process.status() == psutil.STATUS_ZOMBIE:
                 return None
-            return int(record["pid"])
-        except (ValueError, KeyError, TypeError, AttributeError, psutil.Error):
+            return pid
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError, psutil.Error):
             return None
 
     def _recover_pid(self, name: str) -> int | None:

@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 from pathlib import Path
 
 import psutil
@@ -175,7 +176,16 @@ def test_bad_backend_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         Launcher()
 
 
-@pytest.mark.parametrize("garbage", ["not json", '{"pid": "x"}', "[]", None])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "not json",
+        '{"pid": "x"}',
+        "[]",
+        None,
+        '{"pid": Infinity, "created": 0}',  # int(inf) is an OverflowError, which was not caught
+    ],
+)
 def test_garbage_pid_file_does_not_orphan_our_server(
     launcher: Launcher, isolated_env: Path, garbage: str | None
 ) -> None:
@@ -194,6 +204,29 @@ def test_garbage_pid_file_does_not_orphan_our_server(
 
     assert launcher.down(["redis"]) == ["redis"]  # down waits for the process to exit
     assert not psutil.pid_exists(before.pid)
+
+
+@pytest.mark.parametrize("created", ["NaN", '"nan"'])
+def test_a_pid_file_naming_another_program_is_not_believed(
+    launcher: Launcher, isolated_env: Path, created: str
+) -> None:
+    """A pid file that names another live program with a start time that is not a number (NaN
+    compared as "same process" with every start time) is garbage too: ``status`` finds our server
+    by its port, and ``down`` stops it and leaves the other program alone."""
+    (before,) = launcher.up(["redis"])
+    bystander = subprocess.Popen(["sleep", "600"])
+    try:
+        pid_file = isolated_env / "redis" / "server.pid"
+        pid_file.write_text(f'{{"pid": {bystander.pid}, "created": {created}}}')
+        (row,) = launcher.status(["redis"])
+        assert (row.backend, row.pid) == ("native", before.pid)
+        assert launcher.down(["redis"]) == ["redis"]
+        assert bystander.poll() is None
+        assert before.pid is not None
+        assert not psutil.pid_exists(before.pid)
+    finally:
+        bystander.kill()
+        bystander.wait()
 
 
 def test_a_program_of_someone_else_on_our_port_is_never_claimed(

@@ -8,7 +8,7 @@ import math
 import pytest
 import redis
 
-from reference.caching.xfetch import XFetchCache, should_refresh
+from reference.caching.xfetch import XFetchCache, should_refresh, steady_load
 
 
 class FakeClock:
@@ -73,3 +73,38 @@ def test_bad_parameters_are_value_errors(
 ) -> None:
     with pytest.raises(ValueError, match="must be positive"):
         XFetchCache(redis, prefix=prefix, ttl_seconds=ttl, beta=beta)
+
+
+def test_single_refresher_lets_one_reader_refresh_early(redis: redis.Redis, prefix: str) -> None:
+    clock = FakeClock()
+    cache = XFetchCache(
+        redis, prefix=prefix, ttl_seconds=10, clock=clock, rand=lambda: 1e-9, single_refresher=True
+    )
+
+    def fetch() -> int:
+        clock.now += 1.0
+        return int(clock.now)
+
+    assert cache.get("k", fetch).recomputed  # cold
+    first = cache.get("k", fetch)  # every draw says "refresh": the first reader wins the flag …
+    second = cache.get("k", fetch)  # … the next one, while the flag lives, serves the current value
+    assert (first.recomputed, first.early) == (True, True)
+    assert second.recomputed is False
+    assert second.value == first.value
+
+
+def test_steady_load_counts_fetches_waits_and_stale_reads(redis: redis.Redis, prefix: str) -> None:
+    cache = XFetchCache(redis, prefix=prefix, ttl_seconds=30)
+    result = steady_load(
+        lambda fetch: cache.get("k", fetch).value,
+        lambda: "v",
+        readers=3,
+        seconds=0.2,
+        ttl_seconds=30,
+        fetch_seconds=0.05,
+    )
+    assert result.reads > 3
+    assert result.fetches == 0  # warmed before the clock, and 30 s is far away
+    assert result.stale == 0
+    with pytest.raises(ValueError, match="positive"):
+        steady_load(lambda f: f(), lambda: 1, readers=0, seconds=1, ttl_seconds=1, fetch_seconds=1)

@@ -16,11 +16,14 @@ write is under the prefix, and nginx never touches ``/var/log/nginx`` (``-e`` an
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -32,6 +35,7 @@ from pathlib import Path
 
 from reference.config import REPO_ROOT
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 TEMPLATE = REPO_ROOT / "course" / "services" / "native" / "nginx" / "cache.conf.template"
 
 
@@ -132,6 +136,13 @@ def check_config(command: list[str]) -> None:
         raise ValueError(f"nginx rejected the configuration:\n{result.stderr.strip()}")
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: Linux sends it SIGTERM when the process that started it dies, so a
+    crashed test or a killed notebook kernel leaves no nginx behind."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -166,7 +177,11 @@ def throwaway_nginx(origin: str, rules: CacheRules | None = None) -> Iterator[st
         command = write_config(prefix, f"127.0.0.1:{port}", origin, rules)
         check_config(command)
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         base = f"http://127.0.0.1:{port}"
         # A path no test uses, so the readiness poll leaves nothing in the cache that matters.

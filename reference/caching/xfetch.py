@@ -132,7 +132,7 @@ class LoadResult:
     waited: (
         int  # reads that took at least half a fetch: they fetched, or waited for someone's fetch
     )
-    stale: int  # reads served a value older than its TTL
+    stale: int  # reads served a value that had expired before the read began
     fetch_times: tuple[float, ...]  # seconds since the load started
 
 
@@ -173,11 +173,13 @@ def steady_load(
     def reader() -> None:
         reads = waited = stale = 0
         while time.monotonic() < end:
-            began = time.monotonic()
+            began, began_wall = time.monotonic(), time.time()
             value = read(counted_fetch)
             reads += 1
             waited += time.monotonic() - began >= fetch_seconds / 2
-            stale += time.time() > value["produced_at"] + ttl_seconds
+            # Expired before this read even began (a read that starts a millisecond before the
+            # expiry and ends just after it was served in time).
+            stale += began_wall > value["produced_at"] + ttl_seconds
             time.sleep(think_seconds)
         with lock:
             totals["reads"] += reads

@@ -20,7 +20,8 @@ Pitfalls handled, each a comment below: the read/invalidate race (an invalidatio
 our GET is in flight — storing that reply would pin a stale value forever, so each key carries an
 invalidation counter checked before storing); misses are cached too (Redis tracks keys that do not
 exist); and a lost listener connection means invalidations may have been missed, so the local copy
-is dropped and reads go to Redis from then on. Invalidation is asynchronous: another client's write
+is dropped and reads go to Redis from then on (on Redis 7.0 a ``FLUSHALL`` ends the same way: its
+invalidation reaches a RESP2 listener as a RESP3 null that redis-py refuses). Invalidation is asynchronous: another client's write
 is seen here a moment later, not at once — fine for most reads, wrong for read-your-own-write
 across clients. Taught in ``notebooks/06_caching_stampede.ipynb``.
 """
@@ -121,8 +122,10 @@ class ClientSideCache:
                 message = self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
                 if message is not None and message["channel"] == INVALIDATE_CHANNEL:
                     self._invalidate(message["data"])
-        except (redis.ConnectionError, redis.TimeoutError, ValueError):
+        except (redis.RedisError, ValueError):
             # Invalidations may have been lost with the connection: no local copy can be trusted.
+            # (Redis 7.0 also lands here on FLUSHALL: it sends the flush's invalidation to a RESP2
+            # redirect target with a RESP3 null, ``_``, which redis-py's RESP2 parser rejects.)
             if not self._stop.is_set():
                 with self._changed:
                     self._healthy = False

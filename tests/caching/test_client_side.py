@@ -8,6 +8,7 @@ import pytest
 import redis as redis_lib
 
 from reference.caching.client_side import ClientSideCache
+from reference.caching.eviction import ThrowawayRedis
 from reference.config import Settings
 
 
@@ -88,3 +89,27 @@ def test_redis_py_builtin_cache_needs_redis_7_4(settings: Settings, redis: redis
             builtin.get("anything")
     finally:
         builtin.close()
+
+
+def test_flush_drops_the_local_copy() -> None:
+    """FLUSHALL (on a throwaway server, never the shared one) invalidates everything held locally."""
+    with ThrowawayRedis() as server:
+        server.client.set("a", "1")
+        with ClientSideCache(f"redis://127.0.0.1:{server.port}/0") as cache:
+            assert cache.get("a") == "1"
+            server.client.flushall()
+            assert cache.wait_for_invalidation("a", timeout=5)
+            assert cache.get("a") is None
+
+
+def test_lost_listener_drops_the_local_copy() -> None:
+    """The server goes away: invalidations may be missed from now on, so nothing local is kept."""
+    with ThrowawayRedis() as server:
+        server.client.set("a", "1")
+        with ClientSideCache(f"redis://127.0.0.1:{server.port}/0") as cache:
+            assert cache.get("a") == "1"
+            assert cache.cached("a")
+            assert server.process is not None
+            server.process.terminate()
+            assert cache.wait_for_invalidation("a", timeout=10)
+            assert not cache.cached("a")

@@ -27,6 +27,13 @@ def counted(value: object) -> tuple[Callable[[str], object], list[str]]:
     return fetch, calls
 
 
+def test_guide_caches_a_truthy_value(redis: redis.Redis, prefix: str) -> None:
+    fetch, calls = counted({"name": "Ada"})
+    cache = CacheAsideStrategy(RedisService(redis, key_prefix=prefix), "users", 60, fetch)
+    assert cache.get("u1") == cache.get("u1") == {"name": "Ada"}
+    assert len(calls) == 1  # the happy path works: the defects are all at the edges
+
+
 @pytest.mark.parametrize("falsy", [0, "", [], False], ids=repr)
 def test_guide_fetches_a_falsy_value_on_every_get(
     redis: redis.Redis, prefix: str, falsy: object

@@ -5,12 +5,13 @@ under the very same interleaving."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 import pytest
 import redis
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from reference.caching.invalidation import NaiveUserCache, VersionedUserCache, update_user_name
 
@@ -118,3 +119,41 @@ def test_hostile_keys_are_refused(
             cache.get(key)
     with pytest.raises(ValueError, match="cache key"):
         VersionedUserCache(redis, pg_engine, f"{prefix}u").invalidate(key)
+
+
+def test_generation_guard_holds_when_a_read_lands_inside_the_writers_commit(
+    redis: redis.Redis, prefix: str, users: list[str], pg_engine: Engine
+) -> None:
+    """The other window: the writer is held INSIDE its COMMIT (a deferred trigger waiting on an
+    advisory lock the test holds) while a reader reads the still-old row and fills. The bump after
+    the commit must still win."""
+    with pg_engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE FUNCTION gate() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN PERFORM pg_advisory_xact_lock(61); RETURN NULL; END $$;"
+                "CREATE CONSTRAINT TRIGGER gate AFTER UPDATE ON users DEFERRABLE INITIALLY "
+                "DEFERRED FOR EACH ROW EXECUTE FUNCTION gate()"
+            )
+        )
+    cache = VersionedUserCache(redis, pg_engine, f"{prefix}users")
+    waiting = text(
+        "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    with pg_engine.connect() as holder:
+        holder.execute(text("SELECT pg_advisory_lock(61)"))
+        holder.commit()
+        writer = threading.Thread(target=cache.rename, args=(users[0], "Committed"))
+        writer.start()
+        deadline = time.monotonic() + DEADLINE_S
+        while not holder.execute(waiting).scalar_one():  # until the writer waits in its COMMIT
+            holder.rollback()
+            assert writer.is_alive()
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert cache.get(users[0])["name"] == "User 1"  # type: ignore[index]  # filled, old
+        holder.execute(text("SELECT pg_advisory_unlock(61)"))
+        holder.commit()
+        writer.join(DEADLINE_S)
+    assert cache.get(users[0])["name"] == "Committed"  # type: ignore[index]

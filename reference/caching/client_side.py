@@ -20,8 +20,10 @@ Pitfalls handled, each a comment below: the read/invalidate race (an invalidatio
 our GET is in flight — storing that reply would pin a stale value forever, so each key carries an
 invalidation counter checked before storing); misses are cached too (Redis tracks keys that do not
 exist); and a lost listener connection means invalidations may have been missed, so the local copy
-is dropped and reads go to Redis from then on (on Redis 7.0 a ``FLUSHALL`` ends the same way: its
-invalidation reaches a RESP2 listener as a RESP3 null that redis-py refuses). Invalidation is asynchronous: another client's write
+is dropped and reads go to Redis from then on. Both connections speak RESP2: Redis 7.0 encodes a
+flush's invalidation (a null key list) in the *tracking* connection's protocol, so a RESP3 data
+connection (redis-py 8's default) sends the RESP2 listener a RESP3 null, ``_``, that its parser
+rejects. Invalidation is asynchronous: another client's write
 is seen here a moment later, not at once — fine for most reads, wrong for read-your-own-write
 across clients. Taught in ``notebooks/06_caching_stampede.ipynb``.
 """
@@ -66,7 +68,9 @@ class ClientSideCache:
         self._pubsub.execute_command("CLIENT", "ID")
         listener_id = int(self._pubsub.connection.read_response())
         self._pubsub.subscribe(INVALIDATE_CHANNEL)
-        self._data = redis.Redis.from_url(url, decode_responses=True, single_connection_client=True)
+        self._data = redis.Redis.from_url(
+            url, decode_responses=True, protocol=2, single_connection_client=True
+        )
         self._data_lock = threading.Lock()  # one tracked connection, one command at a time
         self._data.client_tracking_on(clientid=listener_id)
         self._thread = threading.Thread(target=self._listen, name="csc-invalidations", daemon=True)
@@ -124,8 +128,6 @@ class ClientSideCache:
                     self._invalidate(message["data"])
         except (redis.RedisError, ValueError):
             # Invalidations may have been lost with the connection: no local copy can be trusted.
-            # (Redis 7.0 also lands here on FLUSHALL: it sends the flush's invalidation to a RESP2
-            # redirect target with a RESP3 null, ``_``, which redis-py's RESP2 parser rejects.)
             if not self._stop.is_set():
                 with self._changed:
                     self._healthy = False

@@ -167,11 +167,16 @@ class SingleFlightCache:
             stop.set()
             heartbeat.join()
         ttl_ms = self.negative_ttl_ms if value is None else self.ttl_ms
+        try:
+            data = json.dumps(value)
+        except (TypeError, ValueError):
+            lock.release(lease)  # nothing storable: free the key for the next caller now
+            raise
         # Fenced by ownership: a holder whose lease ran out writes nothing (0) and still returns
         # what it fetched to its own caller.
         self._store(
             keys=[lock.key, self._value_key(key)],
-            args=[lease.token, json.dumps(value), ttl_ms, self._channel(key)],
+            args=[lease.token, data, ttl_ms, self._channel(key)],
         )
         return value
 

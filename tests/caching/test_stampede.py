@@ -238,3 +238,10 @@ def test_hostile_deadline_is_a_value_error(redis: redis.Redis, prefix: str, dead
 def test_empty_key_is_a_value_error(redis: redis.Redis, prefix: str) -> None:
     with pytest.raises(ValueError, match="key"):
         SingleFlightCache(redis, prefix=prefix).get_or_compute("", lambda: 1, 1)
+
+
+def test_unserialisable_value_frees_the_lock(redis: redis.Redis, prefix: str) -> None:
+    cache = SingleFlightCache(redis, prefix=prefix)
+    with pytest.raises(TypeError):
+        cache.get_or_compute("k", lambda: {1, 2}, deadline=1)
+    assert cache.get_or_compute("k", lambda: [1, 2], deadline=1) == [1, 2]

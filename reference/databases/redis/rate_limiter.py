@@ -108,19 +108,23 @@ class SlidingWindowLimiter:
         self.limit = limit
         self.window_ms = window_ms
         self.prefix = prefix
+        self._client = client
         self._script = client.register_script(SCRIPT)
 
     def key_for(self, subject: str) -> str:
         """The sorted set that holds ``subject``'s allowed requests."""
         return f"{self.prefix}ratelimit:{subject}"
 
-    def hit(self, subject: str) -> RateLimitDecision:
-        """Count one request by ``subject`` (a user id, API key, IP …) if the window has room."""
+    def hit(self, subject: str, *, token: str | None = None) -> RateLimitDecision:
+        """Count one request by ``subject`` (a user id, API key, IP …) if the window has room.
+
+        ``token`` names the counted request (random by default); pass your own to ``forget`` it
+        later — chapter 07's login throttle takes back the slots of a successful login."""
         if not subject:
             raise ValueError("subject must not be empty")
         reply = self._script(
             keys=[self.key_for(subject)],
-            args=[self.limit, self.window_ms, secrets.token_hex(8)],
+            args=[self.limit, self.window_ms, token or secrets.token_hex(8)],
         )
         allowed, remaining, retry_after_ms, _count = (int(x) for x in reply)
         return RateLimitDecision(
@@ -129,3 +133,7 @@ class SlidingWindowLimiter:
             remaining=remaining,
             retry_after_ms=retry_after_ms,
         )
+
+    def forget(self, subject: str, token: str) -> bool:
+        """Un-count the request ``hit`` counted under ``token``; False if it was not (or no longer) there."""
+        return bool(self._client.zrem(self.key_for(subject), token))

@@ -58,7 +58,7 @@ def final_headers(
         value = "private, no-store"
     else:
         value = declared or "no-cache"
-    names = []
+    names: list[str] = []
     if "*" not in names:
         for extra in ("Authorization", "Accept-Encoding"):
             if extra.lower() not in {name.lower() for name in names}:

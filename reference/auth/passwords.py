@@ -14,16 +14,17 @@ from argon2.exceptions import InvalidHashError, VerificationError
 HASHER = PasswordHasher()  # argon2id with the library's current RFC 9106 defaults
 
 
-def hash_password(password: str, hasher: PasswordHasher = HASHER) -> str:
+def hash_password(password: str | bytes, hasher: PasswordHasher = HASHER) -> str:
     return hasher.hash(password)
 
 
 def check_password(
-    stored: str, password: str, hasher: PasswordHasher = HASHER
+    stored: str, password: str | bytes, hasher: PasswordHasher = HASHER
 ) -> tuple[bool, str | None]:
     """``(ok, new_hash)``: ``new_hash`` is set when ``ok`` and ``stored`` needs a rehash."""
     try:
         hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
+    except (VerificationError, InvalidHashError, UnicodeEncodeError):
+        # UnicodeEncodeError: a stored "hash" with non-ASCII characters (a corrupted row) — a refusal.
         return False, None
     return True, hasher.hash(password) if hasher.check_needs_rehash(stored) else None

@@ -4,8 +4,12 @@ Each case also runs against the guide's ``req.ip`` (``express_ip``) where the gu
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from starlette.requests import Request
+from starlette.types import Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from guide.security.rate_limit import express_ip
 from reference.security.client_ip import TrustedProxies, client_ip, resolve
@@ -102,3 +106,40 @@ def test_trusted_list_typo_is_a_value_error(entries: list[str] | str) -> None:
 
 def test_nobody_trusted_means_the_header_is_never_read() -> None:
     assert client_ip(request("10.0.0.2", "192.0.2.1"), TrustedProxies.parse([])) == "10.0.0.2"
+
+
+WELL_FORMED = [
+    ("203.0.113.5", ()),
+    ("203.0.113.5", ("192.0.2.1",)),
+    ("10.0.0.2", ("192.0.2.1, 203.0.113.5",)),
+    ("10.0.0.2", ("192.0.2.1, 203.0.113.5, 10.1.2.3, 10.9.9.9",)),
+    ("10.0.0.2", ("192.0.2.1", "203.0.113.5, 10.0.0.7")),
+    ("10.0.0.2", ("10.0.0.3, 10.0.0.4",)),
+]
+
+
+def uvicorn_client(peer: str, forwarded: tuple[str, ...]) -> str:
+    """The address uvicorn's ``--proxy-headers --forwarded-allow-ips`` gives the app."""
+    seen: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope["client"][0])
+
+    async def nothing() -> Message:
+        return {}
+
+    async def ignore(message: Message) -> None:
+        return None
+
+    middleware = ProxyHeadersMiddleware(app, trusted_hosts=["10.0.0.0/8", "2001:db8:ffff::/48"])  # type: ignore[arg-type]
+    scope = request(peer, *forwarded).scope
+    asyncio.run(middleware(scope, nothing, ignore))  # type: ignore[arg-type]
+    return seen[0]
+
+
+@pytest.mark.parametrize(("peer", "forwarded"), WELL_FORMED)
+def test_uvicorn_proxy_headers_agrees_on_well_formed_chains(
+    peer: str, forwarded: tuple[str, ...]
+) -> None:
+    """The production tool does the same walk (it does not canonicalise nor refuse junk)."""
+    assert uvicorn_client(peer, forwarded) == client_ip(request(peer, *forwarded), TRUSTED)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -195,6 +196,50 @@ def test_subscription_over_websocket_is_scoped_to_the_caller(
     finally:
         alice_socket.close()
         bob_socket.close()
+
+
+def listening(pg_url: str, user_id: uuid.UUID) -> int:
+    """How many sessions LISTEN on ``user_id``'s channel now."""
+    return wait_for_listeners(pg_url, order_channel(user_id), count=2**31, timeout=0)
+
+
+def test_subscriptions_beyond_the_bound_are_refused_and_queries_keep_answering(
+    pg_url: str, seeded: Seeded
+) -> None:
+    """Each subscription holds a PostgreSQL connection (LISTEN), so unbounded, one client opening
+    hundreds would use up the database's max_connections for every application on it (the twin of
+    gRPC's stream bound). Beyond the server's bound a subscription is refused at once with
+    RESOURCE_EXHAUSTED; queries keep answering; closing a subscription gives its slot back."""
+    app = create_app(pg_url, authenticator=JwtAuthenticator.of(ISSUER), max_subscriptions=2)
+    running = serve_in_background(app)
+    alice = seeded.user_ids[0]
+    subscribers = [Subscriber(running, token(alice)) for _ in range(2)]
+    try:
+        assert wait_for_listeners(pg_url, order_channel(alice), count=2) == 2
+        refused = Subscriber(running, token(alice))
+        subscribers.append(refused)
+        refusal = json.loads(refused.ws.recv())
+        assert (refusal["type"], refusal["payload"]["data"]) == ("next", None), refusal
+        assert [error["extensions"]["code"] for error in refusal["payload"]["errors"]] == [
+            "RESOURCE_EXHAUSTED"
+        ]
+        assert json.loads(refused.ws.recv())["type"] == "complete"
+        assert post(running, "{ me { name } }", token(alice))["data"] == {"me": {"name": "User 1"}}
+
+        subscribers.pop(0).close()
+        give_up = time.monotonic() + 30  # guards against hanging, not speed requirements
+        while listening(pg_url, alice) > 1:  # the closed subscription's connection is gone
+            assert time.monotonic() < give_up, "the closed subscription kept its connection"
+            time.sleep(0.05)
+        while True:  # its slot is freed just after: a subscription opened now is served
+            subscribers.append(Subscriber(running, token(alice)))
+            if wait_for_listeners(pg_url, order_channel(alice), count=2) == 2:
+                break
+            assert time.monotonic() < give_up, "the closed subscription's slot never came back"
+    finally:
+        for subscriber in subscribers:
+            subscriber.close()
+        running.stop()
 
 
 # --- hostile requests (issue 8, section 2) ---------------------------------------------------

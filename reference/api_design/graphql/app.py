@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 
 from reference.api_design.auth import Authenticator
 from reference.api_design.graphql.context import get_context
+from reference.api_design.graphql.events import MAX_SUBSCRIPTIONS, SubscriptionSlots
 from reference.api_design.graphql.http import BodyLimit, CourseGraphQLRouter
 from reference.api_design.graphql.schema import schema as course_schema
 from reference.auth.authenticator import JwtAuthenticator
@@ -50,10 +51,13 @@ def create_app(
     *,
     authenticator: Authenticator,
     schema: strawberry.Schema = course_schema,
+    max_subscriptions: int = MAX_SUBSCRIPTIONS,
 ) -> FastAPI:
     """The GraphQL app on ``database_url``; ``authenticator`` maps a bearer token to a
     :class:`~reference.api_design.auth.Principal` — the same seam as the REST app's. ``schema`` is
-    the course's (exercise 01.9 serves one built with the learner's cost function)."""
+    the course's (exercise 01.9 serves one built with the learner's cost function);
+    ``max_subscriptions`` bounds the subscriptions open at once (each holds a database
+    connection)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -62,6 +66,7 @@ def create_app(
         app.state.sessions = make_sessions(engine)
         app.state.database_url = database_url
         app.state.authenticator = authenticator
+        app.state.subscriptions = SubscriptionSlots(max_subscriptions)
         try:
             yield
         finally:

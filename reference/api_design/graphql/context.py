@@ -17,6 +17,7 @@ from strawberry.types import Info
 
 from reference.api_design.auth import Principal
 from reference.api_design.graphql.errors import Unauthenticated
+from reference.api_design.graphql.events import SubscriptionSlots
 from reference.api_design.graphql.loaders import Loaders, make_loaders
 from reference.auth.bearer import BearerError, parse_authorization
 
@@ -31,12 +32,15 @@ class Context(BaseContext):
         listen_url: str,
         principal: Principal | None,
         loaders: Loaders | None = None,
+        subscriptions: SubscriptionSlots | None = None,
     ) -> None:
         super().__init__()
         self.sessions = sessions
         self.listen_url = listen_url  # plain postgresql:// URL for LISTEN connections
         self.principal = principal
         self.loaders = loaders if loaders is not None else make_loaders(sessions)
+        # The server's one bound on open subscriptions (a fresh one when run without a server).
+        self.subscriptions = subscriptions if subscriptions is not None else SubscriptionSlots()
 
 
 def require_principal(info: Info[Context, None]) -> Principal:
@@ -57,4 +61,9 @@ async def get_context(connection: HTTPConnection) -> Context:
     except BearerError:
         token = None
     principal = state.authenticator(token) if token is not None else None
-    return Context(sessions=state.sessions, listen_url=state.database_url, principal=principal)
+    return Context(
+        sessions=state.sessions,
+        listen_url=state.database_url,
+        principal=principal,
+        subscriptions=state.subscriptions,
+    )

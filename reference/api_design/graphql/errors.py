@@ -53,6 +53,12 @@ class BadUserInput(PublicError):
     code = "BAD_USER_INPUT"
 
 
+class ResourceExhausted(PublicError):
+    """A bounded server resource (open subscriptions) is fully in use; retry later."""
+
+    code = "RESOURCE_EXHAUSTED"
+
+
 def should_mask(error: GraphQLError) -> bool:
     """Mask every resolver exception that is not a :class:`PublicError`.
 

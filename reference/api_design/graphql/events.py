@@ -7,7 +7,10 @@ from its *authenticated* caller, so scoping is structural — there is no argume
 orders to watch (the guide's ``orderStatusChanged(userId)`` let anyone watch anyone).
 
 Trade-off: one LISTEN connection per subscriber is simple and fine for a course; at scale, one
-listener per process fans out to in-memory queues. Taught in
+listener per process fans out to in-memory queues. Either way the number of open subscriptions is
+bounded (:class:`SubscriptionSlots`): each holds a PostgreSQL connection, and a client opening
+hundreds would use up the database's ``max_connections`` for every application on it — the
+GraphQL twin of gRPC's bound on update streams. Taught in
 ``notebooks/01_api_design_graphql.ipynb``.
 """
 
@@ -16,7 +19,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,7 +29,37 @@ from psycopg import sql
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reference.api_design.graphql.errors import ResourceExhausted
 from reference.databases.models import Order, OrderStatus
+
+MAX_SUBSCRIPTIONS = 16  # open subscriptions per server, each one PostgreSQL connection
+
+
+class SubscriptionSlots:
+    """A server-wide bound on open subscriptions: :meth:`slot` holds one for as long as a
+    subscription runs, or raises ``ResourceExhausted`` at once when all are taken.
+
+    Every subscription of one server runs on its event loop, so the check and the count happen
+    with no ``await`` between them and need no lock.
+    """
+
+    def __init__(self, limit: int = MAX_SUBSCRIPTIONS) -> None:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        self.limit = limit
+        self.open = 0
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        if self.open >= self.limit:
+            raise ResourceExhausted(
+                f"this server already runs {self.limit} subscriptions; retry later"
+            )
+        self.open += 1
+        try:
+            yield
+        finally:  # the client unsubscribed, disconnected, or the stream failed
+            self.open -= 1
 
 
 @dataclass(frozen=True)

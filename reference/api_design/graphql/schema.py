@@ -155,8 +155,9 @@ class Subscription:
     ) -> AsyncGenerator[OrderType, None]:
         """Status changes of YOUR orders (no argument: scope = you)."""
         principal = require_principal(info)
-        async for change in listen_order_status(info.context.listen_url, principal.user_id):
-            yield OrderType.from_event(change)
+        with info.context.subscriptions.slot():  # RESOURCE_EXHAUSTED when the server is full
+            async for change in listen_order_status(info.context.listen_url, principal.user_id):
+                yield OrderType.from_event(change)
 
 
 class CourseSchema(strawberry.Schema):

@@ -1,0 +1,54 @@
+"""Decoy for 07.1: a hand-typed header list — a CSP without frame-ancestors, no nosniff. Caught by test_a_normal_response_has_every_header and every other test comparing the headers."""
+
+from __future__ import annotations
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from reference.security.headers import HSTS, REMOVED_HEADERS, SECURITY_HEADERS
+
+__all__ = ["HSTS", "REMOVED_HEADERS", "SECURITY_HEADERS", "security_headers"]
+
+HAND_TYPED = {
+    "Content-Security-Policy": "default-src 'self'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+class _SecurityHeaders:
+    """Hardens every response with a short list."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def hardened(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = MutableHeaders(scope=message)
+                for name in REMOVED_HEADERS:
+                    del headers[name]
+                for name, value in HAND_TYPED.items():
+                    headers.setdefault(name, value)
+                if scope["scheme"] == "https":
+                    headers["Strict-Transport-Security"] = HSTS
+            await send(message)
+
+        try:
+            await self.app(scope, receive, hardened)
+        except Exception:
+            if not started:
+                await hardened({"type": "http.response.start", "status": 500, "headers": []})
+                await send({"type": "http.response.body", "body": b"Internal Server Error"})
+            raise
+
+
+def security_headers(app: ASGIApp) -> ASGIApp:
+    return _SecurityHeaders(app)

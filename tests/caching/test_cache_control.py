@@ -29,6 +29,8 @@ from reference.caching.cache_control import (
     final_cache_control,
     merge_vary,
 )
+from reference.caching.demo import build_app
+from reference.caching.demo import main as demo_main
 
 
 def me(request: Request) -> Response:
@@ -227,3 +229,19 @@ def test_final_policy_table() -> None:
     assert final_cache_control(503, False, "public, max-age=60") == "no-store"
     assert final_cache_control(404, False, None) == "no-store"
     assert final_cache_control(404, False, "public, max-age=30") == "public, max-age=30"
+
+
+def test_demo_origin_obeys_the_policy() -> None:
+    """reference.caching.demo (the launcher nginx's origin) answers with the reference policy."""
+    demo = TestClient(build_app())
+    assert demo.get("/catalogue").headers["cache-control"] == "public, max-age=0, s-maxage=60"
+    assert demo.get("/me", headers={"Authorization": "Bearer a"}).headers["cache-control"] == (
+        "private, no-store"
+    )
+    assert demo.get("/boom").headers["cache-control"] == "no-store"
+    assert demo.get("/missing").status_code == 404
+
+
+def test_demo_refuses_a_hostile_origin_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CACHE_ORIGIN_PORT", "99999")
+    assert demo_main([]) == 2

@@ -3,8 +3,8 @@
 Chapter 06 puts it in front of the notebook's demo app: the configuration is the repository's
 ``course/services/native/nginx/cache.conf.template`` (the compose service uses the same file), filled
 in with the port of ``CACHE_PROXY_URL`` and the origin ``http://127.0.0.1:CACHE_ORIGIN_PORT`` (18091 by
-default) — a fixed loopback port the notebook's demo app binds while it runs (nginx answers 502 when
-nothing does). Everything nginx writes (cache, temp files, pid, error log) is under
+default) — a fixed loopback port where ``uv run python -m reference.caching.demo`` serves the chapter's
+demo app (nginx answers 502 when nothing does). Everything nginx writes (cache, temp files, pid, error log) is under
 ``.services/nginx/``; ``-e`` keeps even its start-up errors out of ``/var/log/nginx``. Debian's
 package would start a system nginx on port 80: ``apt_install`` prevents that (policy-rc.d).
 """

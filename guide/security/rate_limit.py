@@ -111,8 +111,12 @@ def build_app(passwords: dict[str, str], *, trust_proxy: bool = False) -> Starle
     async def users(request: Request) -> Response:
         return JSONResponse([])
 
-    # Starlette runs the LAST middleware listed first; Express runs app.use in order.
+    # Express runs app.use in order; Starlette's first listed middleware is the outermost, so the
+    # same order: the /api/ limiter counts every request first, then the login limiter.
     limits = [
+        Middleware(
+            RateLimit, path="/api/", window_ms=15 * 60 * 1000, max=100, trust_proxy=trust_proxy
+        ),
         Middleware(
             RateLimit,
             path="/api/auth/login",
@@ -120,9 +124,6 @@ def build_app(passwords: dict[str, str], *, trust_proxy: bool = False) -> Starle
             max=5,
             skip_successful_requests=True,
             trust_proxy=trust_proxy,
-        ),
-        Middleware(
-            RateLimit, path="/api/", window_ms=15 * 60 * 1000, max=100, trust_proxy=trust_proxy
         ),
     ]
     routes = [Route("/api/auth/login", login, methods=["POST"]), Route("/api/users", users)]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from guide.security.rate_limit import build_app
+from guide.security.rate_limit import MemoryStore, build_app
 
 PASSWORDS = {"ada@example.com": "correct horse battery"}
 PROXY = ("10.0.0.2", 40000)  # the load balancer in front of the app
@@ -76,3 +76,23 @@ def test_guide_defect_login_limited_per_ip_only() -> None:
     app = build_app(PASSWORDS)
     codes = [wrong(TestClient(app, client=(f"203.0.113.{n}", 5000))) for n in range(6)]
     assert codes == [401] * 6
+
+
+def test_guide_api_limit_is_shared_behind_a_proxy() -> None:
+    """The general /api/ limit (100 per 15 min) on req.ip: behind the proxy, 100 requests by
+    anyone exhaust it for everyone (the login route's own limit is not involved)."""
+    client = TestClient(build_app(PASSWORDS), client=PROXY)
+    codes = [
+        client.get("/api/users", headers={"X-Forwarded-For": f"198.51.100.{n % 250}"}).status_code
+        for n in range(101)
+    ]
+    assert codes == [200] * 100 + [429]
+
+
+def test_guide_memory_store_clears_every_key_at_the_window_edge() -> None:
+    """express-rate-limit's MemoryStore resets all counts at once when the window ends (a fixed
+    window: a burst of 2 × max straddles the edge)."""
+    store = MemoryStore(window_ms=60_000)
+    assert [store.increment("a") for _ in range(3)] == [1, 2, 3]
+    store.reset_at = 0.0  # the window has ended
+    assert store.increment("a") == 1

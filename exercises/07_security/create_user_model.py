@@ -1,13 +1,13 @@
-"""Taught in notebooks/07_security_input.ipynb §2.
+"""Taught in notebooks/07_security_input.ipynb §1.
 
 Exercise 07.4: a sign-up model that strips before it checks, and refuses instead of coercing.
 
 The guide's Zod schema ``name: z.string().min(2).max(100).trim()`` checks the length of the raw
 string and trims afterwards, so ``"   a"`` is stored as ``"a"`` and ``"    "`` as ``""``; its
 password rules are composition regexes (``Password1`` passes, ``correct horse battery staple``
-does not), the opposite of NIST SP 800-63B. Write the three ``mode="before"`` validators of
-``CreateUser``; each receives the raw JSON value (a string, or anything else a client sent) and
-returns the clean string or raises ``ValueError`` (pydantic turns it into a 422):
+does not), the opposite of NIST SP 800-63B. Write the three functions that ``CreateUser``
+runs as before-validators; each receives the raw JSON value (a string, or anything else a client
+sent) and returns the clean string or raises ``ValueError`` (pydantic turns it into a 422):
 
 * ``canonical_email``: a ``str`` only (a dict such as ``{"$ne": null}`` is a MongoDB operator, a
   number is not an address: refuse both, never ``str()`` them); strip surrounding whitespace; at
@@ -27,11 +27,31 @@ on PostgreSQL: ``" A@X.COM"`` after ``a@x.com`` must be a 409, and what is store
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 MAX_EMAIL = 254
 NAME_LENGTH = (2, 100)
 PASSWORD_LENGTH = (8, 128)
+
+
+def canonical_email(value: object) -> str:
+    """The address in its one spelling: stripped, valid, lower-case."""
+    # TODO: refuse a non-str, strip, bound the length, normalize_email(...), then .lower().
+    raise NotImplementedError
+
+
+def clean_name(value: object) -> str:
+    """The name stripped, then 2–100 printable characters."""
+    # TODO: refuse a non-str, strip FIRST, then check the length and the characters.
+    raise NotImplementedError
+
+
+def check_password(value: object) -> str:
+    """The password as sent: 8–128 characters, not a breached one."""
+    # TODO: refuse a non-str, check the length bounds, then is_breached(value).
+    raise NotImplementedError
 
 
 class CreateUser(BaseModel):
@@ -39,27 +59,6 @@ class CreateUser(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    email: str
-    name: str
-    password: str
-
-    @field_validator("email", mode="before")
-    @classmethod
-    def canonical_email(cls, value: object) -> str:
-        """The address in its one spelling: stripped, valid, lower-case."""
-        # TODO: refuse a non-str, strip, bound the length, normalize_email(...), then .lower().
-        raise NotImplementedError
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def clean_name(cls, value: object) -> str:
-        """The name stripped, then 2–100 printable characters."""
-        # TODO: refuse a non-str, strip FIRST, then check the length and the characters.
-        raise NotImplementedError
-
-    @field_validator("password", mode="before")
-    @classmethod
-    def check_password(cls, value: object) -> str:
-        """The password as sent: 8–128 characters, not a breached one."""
-        # TODO: refuse a non-str, check the length bounds, then is_breached(value).
-        raise NotImplementedError
+    email: Annotated[str, BeforeValidator(canonical_email)]
+    name: Annotated[str, BeforeValidator(clean_name)]
+    password: Annotated[str, BeforeValidator(check_password)]

@@ -1,48 +1,6 @@
-"""Fixtures shared by the chapter 06 caching tests (H-aside owns this file; others may use them).
+"""Chapter 06's fixtures (``redis``, ``prefix``, ``dead_redis``, ``users``): one definition, in
+:mod:`course.testing.caching`, shared with the grading tests."""
 
-- ``redis``: a client on the course Redis (``decode_responses=True``), the session's ``redis_client``.
-- ``prefix``: a key prefix owned by one test (``t_ab12…:``); every key under it is deleted afterwards.
-- ``dead_redis``: a client pointed at a closed local port, short timeouts and no retries
-  (:func:`reference.caching.aside.unreachable_redis`) — "Redis is down" without stopping the shared
-  server.
-- ``users``: ids of 3 users seeded in the test's own PostgreSQL database (engine: ``pg_engine``).
-"""
+from course.testing.caching import dead_redis, prefix, redis, users
 
-from __future__ import annotations
-
-from collections.abc import Iterator
-
-import pytest
-import redis as redis_lib
-from sqlalchemy import Engine, text
-
-from reference.caching.aside import unreachable_redis
-from reference.databases.migrate import upgrade
-from reference.databases.seed import seed_users
-
-
-@pytest.fixture
-def redis(redis_client: redis_lib.Redis) -> redis_lib.Redis:
-    return redis_client
-
-
-@pytest.fixture
-def prefix(redis_prefix: str) -> str:
-    return redis_prefix
-
-
-@pytest.fixture
-def dead_redis() -> Iterator[redis_lib.Redis]:
-    client = unreachable_redis()
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def users(pg_url: str, pg_engine: Engine) -> list[str]:
-    """The course schema (Alembic head) on the test's own database with 3 seeded users; their ids
-    (``pg_engine`` is the engine on that database)."""
-    upgrade(pg_url)
-    with pg_engine.begin() as conn:
-        seed_users(conn, 3)
-        return [str(uid) for uid in conn.scalars(text("SELECT id FROM users ORDER BY email"))]
+__all__ = ["dead_redis", "prefix", "redis", "users"]

@@ -23,7 +23,9 @@ The pattern, each step against one of those:
   clear. A name that cannot be an e-mail (NUL, 10 kB, no ``@``) is a ``ValueError`` before any
   counting or verifying.
 
-Taught in ``notebooks/07_security_limits.ipynb`` §2.
+``login_app`` puts it behind HTTP the way an app would: the IP from ``client_ip`` (trusted
+proxies only; a malformed header → 400), a refused attempt → 429 problem+json with ``Retry-After``,
+a hostile e-mail → 422, a wrong password → 401. Taught in ``notebooks/07_security_limits.ipynb`` §2.
 """
 
 from __future__ import annotations
@@ -34,10 +36,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
+from fastapi import FastAPI, Request
+from pydantic import BaseModel, ConfigDict, Field
 
+from reference.api_design.problems import (
+    BadRequest,
+    ProblemError,
+    TooManyRequests,
+    install_problem_handlers,
+)
 from reference.api_design.schemas import normalize_email
 from reference.databases.redis.rate_limiter import SlidingWindowLimiter
-from reference.security.client_ip import canonical_ip
+from reference.security.client_ip import TrustedProxies, canonical_ip, client_ip
 
 MAX_EMAIL_LENGTH = 320
 """RFC 3696's bound on an address; a longer login name is refused before NFKC or IDNA sees it."""
@@ -105,3 +115,48 @@ class LoginThrottle:
             self.by_account.forget(account, token)
             self.by_ip.forget(address, token)
         return ok
+
+
+class BadCredentials(ProblemError):
+    """401 for a login: no ``WWW-Authenticate`` bearer challenge (no token was involved)."""
+
+    status, title = 401, "Unauthorized"
+
+
+class InvalidLogin(ProblemError):
+    status, title = 422, "Unprocessable Content"
+
+
+class LoginBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    email: str = Field(max_length=MAX_EMAIL_LENGTH)
+    password: str = Field(max_length=1024)
+
+
+def login_app(
+    throttle: LoginThrottle,
+    trusted: TrustedProxies,
+    check_password: Callable[[str, str], bool],
+) -> FastAPI:
+    """``POST /login`` guarded by ``throttle``, keyed on the client IP through ``trusted`` proxies."""
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/login")
+    def login(body: LoginBody, request: Request) -> dict[str, bool]:
+        try:
+            ip = client_ip(request, trusted)
+        except ValueError as error:
+            raise BadRequest(str(error)) from None
+        try:
+            ok = throttle.attempt(ip, body.email, lambda: check_password(body.email, body.password))
+        except Throttled as refused:
+            raise TooManyRequests(refused.retry_after, str(refused)) from None
+        except ValueError as error:
+            raise InvalidLogin(str(error)) from None
+        if not ok:
+            raise BadCredentials("Wrong e-mail or password.")
+        return {"ok": True}
+
+    return app

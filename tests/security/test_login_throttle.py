@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 import redis
+from starlette.testclient import TestClient
 
+from reference.security.client_ip import TrustedProxies
 from reference.security.login_throttle import (
     LoginThrottle,
     Throttled,
     ThrottlePolicy,
     account_key,
+    login_app,
 )
 
 
@@ -177,3 +181,84 @@ def test_keys_hold_no_address_in_clear(
     keys = sorted(redis_client.scan_iter(match=redis_prefix + "*"))
     assert len(keys) == 2
     assert not any("ada" in key for key in keys)
+
+
+PROXY = ("10.0.0.2", 40000)
+
+
+@pytest.fixture
+def app_client(throttle: LoginThrottle) -> TestClient:
+    """The throttle behind HTTP, served through our proxy 10.0.0.2; Ada's password is 'right'."""
+    app = login_app(
+        throttle,
+        TrustedProxies.parse(["10.0.0.0/8"]),
+        lambda email, password: email == "ada@example.com" and password == "right",
+    )
+    return TestClient(app, client=PROXY)
+
+
+def post(client: TestClient, forwarded: str, email: str = "ada@example.com", pw: str = "x") -> Any:
+    return client.post(
+        "/login", json={"email": email, "password": pw}, headers={"X-Forwarded-For": forwarded}
+    )
+
+
+def test_http_six_addresses_one_account_is_429_with_retry_after(app_client: TestClient) -> None:
+    """The guide's per-IP login limit lets this through (test_rate_limit_guide.py, defect 4)."""
+    codes = [post(app_client, f"203.0.113.{n}").status_code for n in range(5)]
+    refused = post(app_client, "203.0.113.99")
+    assert codes == [401] * 5
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert post(app_client, "203.0.113.100", pw="right").status_code == 429
+
+
+def test_http_spoofed_header_does_not_buy_fresh_buckets(
+    app_client: TestClient, throttle: LoginThrottle
+) -> None:
+    """An attacker behind our proxy writes a new leftmost X-Forwarded-For each time: the proxy's
+    appended entry is what counts, so the attacker's per-IP window fills after 20 (the guide with
+    trust proxy never refuses, defect 3)."""
+    codes = [
+        post(app_client, f"192.0.2.{n}, 203.0.113.66", f"user{n}@example.com").status_code
+        for n in range(throttle.policy.per_ip + 1)
+    ]
+    assert codes == [401] * throttle.policy.per_ip + [429]
+
+
+def test_http_direct_client_cannot_claim_another_address(throttle: LoginThrottle) -> None:
+    """A client talking to the app directly (not via our proxy): its header is ignored."""
+    app = login_app(throttle, TrustedProxies.parse(["10.0.0.0/8"]), lambda e, p: False)
+    client = TestClient(app, client=("203.0.113.66", 5000))
+    codes = [
+        post(client, f"192.0.2.{n}", f"user{n}@example.com").status_code
+        for n in range(throttle.policy.per_ip + 1)
+    ]
+    assert codes[-1] == 429
+
+
+def test_http_malformed_forwarded_header_is_400(app_client: TestClient) -> None:
+    response = post(app_client, "203.0.113.5:443")
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "email", ["ada\x00@example.com", "a" * 10_000 + "@example.com", "no-at-sign"]
+)
+def test_http_hostile_account_name_is_422(app_client: TestClient, email: str) -> None:
+    response = post(app_client, "203.0.113.5", email)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_http_operator_instead_of_a_string_is_422(app_client: TestClient) -> None:
+    response = app_client.post("/login", json={"email": {"$ne": None}, "password": "x"})
+    assert response.status_code == 422
+
+
+def test_http_right_password_is_200_and_not_counted(app_client: TestClient) -> None:
+    for _ in range(10):
+        assert post(app_client, "203.0.113.5", pw="right").status_code == 200
+    assert post(app_client, "203.0.113.5").status_code == 401

@@ -15,9 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, ValidationError
 from pymongo.database import Database
+from schemathesis import GenerationMode
 from sqlalchemy import create_engine, text
 
 from guide.security.validation import CreateUserSchema, create_guide_app, mongo_sanitize
+from reference.api_design.fuzz import fuzz_asgi
 from reference.api_design.seed import CHEAP_HASHER
 from reference.config import to_sqlalchemy_url
 from reference.databases.migrate import upgrade
@@ -247,3 +249,15 @@ def test_operator_injection_matches_a_user_unless_refused(
     found = users.find_one(login_filter({"email": " KIM@example.TEST", "password": "x"}))
     assert found is not None
     assert found["email"] == "kim@example.test"
+
+
+def test_signup_survives_schemathesis_negative_testing(pg_url: str) -> None:
+    """Requests the sign-up spec forbids (wrong types, missing or unknown keys, bad lengths) are all
+    refused with a documented 4xx — never a 5xx, never accepted."""
+    upgrade(pg_url)
+    app = create_signup_app(pg_url, password_hasher=CHEAP_HASHER)
+    report = fuzz_asgi(app, max_examples=20, modes=(GenerationMode.NEGATIVE,))
+    assert report.requests >= 20
+    assert report.server_errors == 0
+    assert report.failed_checks() == []
+    assert all(400 <= status < 500 for status in report.statuses)

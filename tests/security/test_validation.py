@@ -61,6 +61,11 @@ def test_guide_composition_rules_accept_breached_and_refuse_passphrases() -> Non
         CreateUserSchema.model_validate(body(password=PASSPHRASE))
 
 
+def test_guide_email_check_refuses_a_non_address() -> None:
+    with pytest.raises(ValidationError, match="Invalid email"):
+        CreateUserSchema.model_validate(body(email="not-an-email", password="Password1"))
+
+
 def test_guide_drops_unknown_keys_silently() -> None:
     parsed = CreateUserSchema.model_validate(body(password="Password1", role="admin"))
     assert "role" not in parsed.model_dump()

@@ -1,23 +1,6 @@
-"""Fixtures the chapter 05 grading tests share: the broker's bootstrap address and a producer."""
+"""Chapter 05's fixtures (``bootstrap``, ``producer``, ``group``): one definition, in
+:mod:`course.testing.messaging`, shared with the grading tests."""
 
-from __future__ import annotations
+from course.testing.messaging import bootstrap, group, producer
 
-from collections.abc import Iterator
-
-import pytest
-from kafka import KafkaProducer
-
-from reference.config import Settings
-from reference.messaging.kafka import make_producer
-
-
-@pytest.fixture
-def bootstrap(settings: Settings) -> str:
-    return settings.kafka_bootstrap_servers
-
-
-@pytest.fixture
-def producer(bootstrap: str) -> Iterator[KafkaProducer]:
-    p = make_producer(bootstrap)
-    yield p
-    p.close()
+__all__ = ["bootstrap", "group", "producer"]

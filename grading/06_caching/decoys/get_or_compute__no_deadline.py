@@ -39,6 +39,9 @@ def get_or_compute(client: redis.Redis, key: str, fetch: Callable[[], Any], dead
 
         threading.Thread(target=_renew, args=(lock, lease, done), daemon=True).start()
         try:
+            raw = client.get(key)
+            if raw is not None:
+                return json.loads(raw)
             value = fetch()
             ttl = NEGATIVE_TTL_SECONDS if value is None else TTL_SECONDS
             client.set(key, json.dumps(value), ex=ttl)

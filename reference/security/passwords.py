@@ -23,7 +23,8 @@ import threading
 from typing import Protocol
 
 import redis
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
+from argon2.exceptions import InvalidHashError
 
 from reference.auth.passwords import HASHER, check_password, hash_password
 
@@ -48,14 +49,37 @@ def dummy_hash(hasher: PasswordHasher = HASHER) -> str:
     return _DUMMIES[key]
 
 
+# A stored hash may cost at most this many times the current parameters: a corrupted (or planted) row
+# with t=4294967295 would otherwise hold a worker for ever, m=8 GiB would allocate 8 GiB.
+COST_CEILING = 4
+
+
+def affordable(stored: str, hasher: PasswordHasher = HASHER) -> bool:
+    """Whether verifying ``stored`` costs at most :data:`COST_CEILING` × ``hasher``'s parameters;
+    an unparsable hash is affordable (argon2 refuses it without any work)."""
+    try:
+        params = extract_parameters(stored)
+    except (InvalidHashError, ValueError):
+        return True
+    return (
+        params.time_cost <= COST_CEILING * hasher.time_cost
+        and params.memory_cost <= COST_CEILING * hasher.memory_cost
+        and params.parallelism <= COST_CEILING * hasher.parallelism
+    )
+
+
 def verify_and_upgrade(
     stored: str | None, password: str, hasher: PasswordHasher = HASHER
 ) -> tuple[bool, str | None]:
     """``(ok, new_hash)``. ``stored`` is the account's hash, ``None`` when there is no such account.
 
     ``new_hash`` is set only when ``ok`` and ``stored`` was made with other parameters than
-    ``hasher``'s. A corrupted ``stored`` is ``(False, None)``."""
+    ``hasher``'s. A corrupted ``stored`` is ``(False, None)``, and so is one whose parameters cost more
+    than :data:`COST_CEILING` × the current ones (verified as an unknown account instead)."""
     secret = encode_password(password)
+    if stored is not None and not affordable(stored, hasher):
+        log.warning("stored password hash exceeds the cost ceiling; login refused")
+        stored = None
     if stored is None:
         check_password(dummy_hash(hasher), secret, hasher)  # same work as a wrong password
         return False, None

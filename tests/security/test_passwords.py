@@ -78,6 +78,23 @@ def test_a_corrupted_hash_is_a_refusal_not_an_error(stored: str) -> None:
     assert verify_and_upgrade(stored, "pw", CURRENT) == (False, None)
 
 
+@pytest.mark.parametrize(
+    "params", ["m=1024,t=4294967295,p=1", "m=4194304,t=2,p=1", "m=1024,t=2,p=255"]
+)
+def test_a_hash_beyond_the_cost_ceiling_is_refused_without_running_it(params: str) -> None:
+    """A corrupted or planted row with t=2³²-1 would hold the worker for ever (m=4 GiB would
+    allocate it): refused, after one dummy verify at the current cost, like an unknown account."""
+    stored = f"$argon2id$v=19${params}$c29tZXNhbHRzb21lc2FsdA$7ZU3n6U4Z9TxrE1FeSG2vYYnvx2GlpLsZcP2xBnnBMg"
+    spy = SpyHasher()
+    assert verify_and_upgrade(stored, "pw", spy) == (False, None)
+    assert spy.verified == [dummy_hash(spy)]
+
+
+def test_a_stronger_hash_within_the_ceiling_still_verifies() -> None:
+    stronger = PasswordHasher(time_cost=4, memory_cost=2048, parallelism=2).hash("pw")
+    assert verify_and_upgrade(stronger, "pw", CURRENT)[0] is True
+
+
 def test_an_old_hash_is_upgraded_at_login_once() -> None:
     """Fixed: the guide keeps t=1 hashes for ever (test_guide_never_upgrades_an_old_hash)."""
     old = OLD.hash("pw")

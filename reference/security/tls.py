@@ -157,7 +157,9 @@ def serve(app: ASGIApp, tls: TLSFiles | None = None, host: str = "127.0.0.1") ->
     With ``tls`` the server speaks HTTPS with that certificate (``https://localhost:PORT`` — the
     name the certificate carries); without, plain HTTP (to show what changes).
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY only on sockets whose proto says TCP (0 does
+    # not), and without it uvicorn's separate header and body writes wait out a 40 ms delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     port = sock.getsockname()[1]

@@ -15,11 +15,12 @@ helmet does) on the response, and ``cors`` becomes ``CORSMiddleware`` with the s
 Nothing caps the body (the guide's snippet configures no limit; a bare Starlette/FastAPI app reads
 any size — ``express.json()`` would at least default to 100 kB).
 
-Defects (guide-defects.md §7.1), each shown in ``tests/security/test_headers_guide.py`` /
-``test_cors_guide.py`` and fixed in ``reference/security/``:
+Defects (guide-defects.md §7.1), each shown in ``tests/security/test_headers.py`` /
+``test_cors.py`` (the ``test_guide_*`` tests) and fixed in ``reference/security/``:
 
 1. CORS ``methods`` leaves out PATCH, which the guide's router uses: the browser's PATCH preflight
-   is refused (no ``Access-Control-Allow-Origin``), so the front end cannot update anything.
+   is refused (400, PATCH not in ``Access-Control-Allow-Methods``), so the front end cannot update
+   anything.
 2. No body-size limit: a 2 MiB JSON body is read and parsed in full (reference: 413 before parsing,
    chapter 01's gate).
 3. The headers are added to the response the handler returns, so an unhandled exception's 500

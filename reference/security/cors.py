@@ -7,9 +7,9 @@ fails. This module reuses chapter 01's policy (``reference.api_design.app``'s me
 exposed-header lists, and its ``ProblemCORSMiddleware`` that answers a refused preflight with a
 problem document) and tightens two things Starlette leaves loose:
 
-* Starlette adds ``Access-Control-Allow-Credentials: true`` (and, on a preflight, the allowed
-  methods) to its answer to *any* origin; here an origin off the list gets no CORS header at all
-  — nothing that could read as an invitation.
+* Starlette adds ``Access-Control-Allow-Credentials: true`` to its answer to *any* origin's
+  request; here an origin off the list gets no CORS header at all — nothing that could read as an
+  invitation. (Its refused preflight is already a bare problem document, chapter 01's doing.)
 * the configuration itself is checked: an origin is ``scheme://host[:port]`` exactly as a browser
   sends it (no path, no trailing slash, no wildcard — ``*`` with credentials is what the
   Fetch standard forbids), otherwise ``ValueError`` at start-up, not a silent never-match.
@@ -25,20 +25,14 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Send
 
 from reference.api_design.app import CORS_EXPOSED, CORS_HEADERS, CORS_METHODS
 from reference.api_design.problems import ProblemCORSMiddleware
 
 PREFLIGHT_MAX_AGE = 600  # Chromium caps the cache at 2 hours, Firefox at 24; 10 minutes is plenty
-_CREDENTIALED = (
-    "access-control-allow-credentials",
-    "access-control-allow-methods",
-    "access-control-allow-headers",
-    "access-control-max-age",
-    "access-control-expose-headers",
-)
+# What Starlette adds to a simple (non-preflight) response for any origin, listed or not.
+_GRANTS = ("access-control-allow-credentials", "access-control-expose-headers")
 
 
 def check_origin(origin: str) -> str:
@@ -65,13 +59,6 @@ def check_origin(origin: str) -> str:
 class AllowListCORSMiddleware(ProblemCORSMiddleware):
     """Chapter 01's CORS middleware that says nothing at all to an origin off the list."""
 
-    def preflight_response(self, request_headers: Headers) -> Response:
-        response = super().preflight_response(request_headers)
-        if not self.is_allowed_origin(request_headers["origin"]):
-            for name in _CREDENTIALED:
-                del response.headers[name]
-        return response
-
     async def send(self, message: Message, send: Send, request_headers: Headers) -> None:
         async def strip(message: Message) -> None:
             origin = request_headers.get("origin")
@@ -79,7 +66,7 @@ class AllowListCORSMiddleware(ProblemCORSMiddleware):
                 origin is not None and self.is_allowed_origin(origin)
             ):
                 headers = MutableHeaders(scope=message)
-                for name in _CREDENTIALED:
+                for name in _GRANTS:
                     del headers[name]
             await send(message)
 

@@ -20,6 +20,7 @@ CORS_NAMES = (
     "access-control-allow-credentials",
     "access-control-allow-methods",
     "access-control-max-age",
+    "access-control-expose-headers",
 )
 
 

@@ -41,7 +41,8 @@ from sqlalchemy import Engine, create_engine, text
 from guide.caching.stampede import StampedeProtectedCache
 from guide.databases.redis_service import RedisService
 from reference.caching.client_side import ClientSideCache
-from reference.caching.eviction import POLICIES, EvictionBench, ThrowawayRedis, zipf_workload
+from reference.caching.eviction import POLICIES, EvictionBench, zipf_workload
+from reference.caching.scratch_redis import ScratchRedis
 from reference.caching.single_flight import SingleFlightCache
 from reference.caching.xfetch import LoadResult, XFetchCache, steady_load
 from reference.config import get_settings, to_sqlalchemy_url
@@ -200,8 +201,8 @@ def main() -> None:
     latency = read_latencies(r, prefix, engine, rounds=5)
     keys = zipf_workload(1000, 4000, seed=7)
     sizes = [50, 100, 200, 400]
-    with ThrowawayRedis() as server:
-        eviction = EvictionBench(server.client).sweep(sizes, keys)
+    with ScratchRedis() as server, server.client() as client:
+        eviction = EvictionBench(client).sweep(sizes, keys)
     engine.dispose()
 
     version = r.info("server")["redis_version"]

@@ -11,13 +11,14 @@ A cache that is full must drop something; ``maxmemory-policy`` decides what. On 
   TTL for every entry that is simply the *oldest write* — FIFO, blind to popularity. (And with no
   TTLs at all it evicts nothing: writes fail with OOM.)
 
-Every run uses its own ``redis-server`` (:class:`ThrowawayRedis`: free loopback port, ``--save ""``,
-no append-only file, data in a temporary directory) because ``CONFIG SET maxmemory`` on the shared
-course server would evict everyone's keys. Values are 4 KiB by default so that the server's own
-fluctuating overhead (buffers, hash-table growth) is small beside the keys. Each operation is one Lua call — GET, and on a miss SET
-a value of ``value_bytes`` built server-side — sent in pipelined batches, so a few thousand
-operations take a fraction of a second and the client's query buffer stays small (it counts toward
-``used_memory``); a write refused with OOM counts as a miss. Cache size is given in *keys*: the server's bytes per key are measured first and
+Every run uses its own ``redis-server`` (:class:`reference.caching.scratch_redis.ScratchRedis`)
+because ``CONFIG SET maxmemory`` on the shared course server would evict everyone's keys. Values
+are 4 KiB by default so that the server's own fluctuating overhead (buffers, hash-table growth) is
+small beside the keys. Each operation is one Lua call — GET, and on a miss SET a value of
+``value_bytes`` built server-side — sent in pipelined batches, so a few thousand operations take a
+fraction of a second and the client's query buffer stays small (it counts toward
+``used_memory``); a write refused with OOM counts as a miss. Cache size is given in *keys*: the
+server's bytes per key are measured first and
 ``maxmemory`` set to the empty server's usage plus that many keys. Taught in
 ``notebooks/06_caching_stampede.ipynb``.
 """
@@ -27,20 +28,12 @@ from __future__ import annotations
 import bisect
 import itertools
 import random
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 from dataclasses import dataclass
-from pathlib import Path
-from types import TracebackType
 from typing import Final
 
 import redis
 
 POLICIES: Final = ("allkeys-lru", "allkeys-lfu", "volatile-ttl")
-HOST: Final = "127.0.0.1"
 
 # KEYS[1] the key; ARGV[1] value size, ARGV[2] TTL seconds. 1 = hit, 0 = miss (then stored).
 _READ_THROUGH: Final = """
@@ -71,73 +64,6 @@ class Result:
     @property
     def hit_ratio(self) -> float:
         return self.hits / self.ops if self.ops else 0.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-class ThrowawayRedis:
-    """``with ThrowawayRedis() as server:`` → ``server.client``; killed and its directory removed on exit."""
-
-    def __init__(self, binary: str | None = None) -> None:
-        self.binary = binary or shutil.which("redis-server") or "redis-server"
-        self.port = _free_port()
-        self.root = Path(tempfile.mkdtemp(prefix="redis_evict_"))
-        self.process: subprocess.Popen[bytes] | None = None
-        self.client = redis.Redis(host=HOST, port=self.port, socket_timeout=10)
-
-    def start(self, timeout: float = 10.0) -> None:
-        self.process = subprocess.Popen(
-            [
-                self.binary,
-                "--port", str(self.port),
-                "--bind", HOST,
-                "--save", "",
-                "--appendonly", "no",
-                "--dir", str(self.root),
-                "--logfile", str(self.root / "redis.log"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.client.ping()
-                return
-            except redis.ConnectionError as error:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(
-                        f"throwaway redis-server did not start on port {self.port}"
-                    ) from error
-                time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.client.close()
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> ThrowawayRedis:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 class EvictionBench:

@@ -18,22 +18,15 @@ ones: keep one stream per key range, or compare versions, where order matters.
 What write-behind *does* lose — the guide's table does not say so (guide-defects.md §6.1): every
 write the caller was told succeeded but which the worker had not applied yet, if Redis itself loses
 the stream. A Redis without persistence (no AOF) restarted empties the stream; with
-``appendonly yes`` and ``appendfsync always`` the stream survives a restart. :class:`ScratchRedis`
-runs a throwaway ``redis-server`` on a free port to show both. Taught in
+``appendonly yes`` and ``appendfsync always`` the stream survives a restart
+(:class:`reference.caching.scratch_redis.ScratchRedis` runs a throwaway server to show both). Taught in
 ``notebooks/06_caching_aside.ipynb`` §4.
 """
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 import uuid
-from pathlib import Path
-from types import TracebackType
-from typing import Any, Final
+from typing import Any
 
 import redis
 from sqlalchemy import Engine, update
@@ -151,70 +144,3 @@ class StreamWorker:
 def pending_count(client: redis.Redis, stream: str, group: str) -> int:
     """How many entries the group has delivered but nobody acknowledged (``XPENDING``)."""
     return int(client.xpending(stream, group)["pending"])
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-START_TIMEOUT_S: Final = 10.0
-
-
-class ScratchRedis:
-    """A throwaway ``redis-server`` on a free loopback port, in a temporary folder, that can be
-    restarted — with AOF persistence (``persist=True``: ``appendonly yes``, ``appendfsync
-    always``) or none at all. Never the course's shared server."""
-
-    def __init__(self, *, persist: bool) -> None:
-        self.persist = persist
-        self.port = _free_port()
-        self.folder = Path(tempfile.mkdtemp(prefix="scratch-redis-"))
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> ScratchRedis:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, decode_responses=True, socket_timeout=5)
-
-    def start(self) -> None:
-        redis_server = shutil.which("redis-server") or "redis-server"
-        command = [
-            redis_server, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
-            "--save", "", "--appendonly", "yes" if self.persist else "no",
-            "--appendfsync", "always",
-        ]  # fmt: skip
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        with self.client() as probe:
-            while True:
-                try:
-                    probe.ping()
-                    return
-                except redis.exceptions.ConnectionError:
-                    if time.monotonic() > deadline or self.process.poll() is not None:
-                        raise
-                    time.sleep(0.02)
-
-    def stop(self) -> None:
-        """Kill the server (SIGKILL: no chance to save anything the configuration did not)."""
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()

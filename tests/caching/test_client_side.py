@@ -8,7 +8,7 @@ import pytest
 import redis as redis_lib
 
 from reference.caching.client_side import ClientSideCache
-from reference.caching.eviction import ThrowawayRedis
+from reference.caching.scratch_redis import ScratchRedis
 from reference.config import Settings
 
 
@@ -95,11 +95,11 @@ def test_flush_drops_the_local_copy() -> None:
     """FLUSHALL (on a throwaway server, never the shared one) invalidates everything held locally,
     and caching goes on. (With a RESP3 data connection Redis 7.0 sends the flush as a RESP3 null the
     RESP2 listener cannot parse, and the cache would have to give up.)"""
-    with ThrowawayRedis() as server:
-        server.client.set("a", "1")
-        with ClientSideCache(f"redis://127.0.0.1:{server.port}/0") as cache:
+    with ScratchRedis() as server, server.client() as client:
+        client.set("a", "1")
+        with ClientSideCache(server.url) as cache:
             assert cache.get("a") == "1"
-            server.client.flushall()
+            client.flushall()
             assert cache.wait_for_invalidation("a", timeout=5)
             hits = cache.stats.hits
             assert cache.get("a") is None
@@ -109,12 +109,11 @@ def test_flush_drops_the_local_copy() -> None:
 
 def test_lost_listener_drops_the_local_copy() -> None:
     """The server goes away: invalidations may be missed from now on, so nothing local is kept."""
-    with ThrowawayRedis() as server:
-        server.client.set("a", "1")
-        with ClientSideCache(f"redis://127.0.0.1:{server.port}/0") as cache:
+    with ScratchRedis() as server, server.client() as client:
+        client.set("a", "1")
+        with ClientSideCache(server.url) as cache:
             assert cache.get("a") == "1"
             assert cache.cached("a")
-            assert server.process is not None
-            server.process.terminate()
+            server.stop()
             assert cache.wait_for_invalidation("a", timeout=10)
             assert not cache.cached("a")

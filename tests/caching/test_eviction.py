@@ -6,15 +6,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from reference.caching.eviction import EvictionBench, ThrowawayRedis, zipf_workload
+from reference.caching.eviction import EvictionBench, zipf_workload
+from reference.caching.scratch_redis import ScratchRedis
 
 KEYS = zipf_workload(1000, 3000, seed=7)
 
 
 @pytest.fixture(scope="module")
 def bench() -> Iterator[EvictionBench]:
-    with ThrowawayRedis() as server:
-        yield EvictionBench(server.client)
+    with ScratchRedis() as server, server.client() as client:
+        yield EvictionBench(client)
 
 
 def test_zipf_workload_is_skewed_and_reproducible() -> None:

@@ -12,12 +12,8 @@ import redis
 from sqlalchemy import Engine
 
 from reference.caching.aside import CacheAside, user_fetcher
-from reference.caching.write_patterns import (
-    ScratchRedis,
-    StreamWorker,
-    WriteBehind,
-    pending_count,
-)
+from reference.caching.scratch_redis import ScratchRedis
+from reference.caching.write_patterns import StreamWorker, WriteBehind, pending_count
 
 
 def test_write_behind_answers_from_the_cache_before_the_database_has_it(

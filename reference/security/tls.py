@@ -18,6 +18,7 @@ Taught in ``notebooks/07_security_headers.ipynb``.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import ipaddress
 import os
 import socket
@@ -146,8 +147,13 @@ def _still_valid(files: TLSFiles) -> bool:
 def course_tls(directory: Path | None = None) -> TLSFiles:
     """The course's CA and server certificate, generated on first use (or when near expiry)."""
     directory = directory or state_dir() / "tls"
+    directory.mkdir(parents=True, exist_ok=True)
     files = TLSFiles(directory / "ca.pem", directory / "server.pem", directory / "server.key")
-    return files if _still_valid(files) else generate(directory)
+    # Two notebooks started at once must not both generate: one could read the other's new
+    # certificate beside its own key. The lock makes the check-and-generate one step.
+    with (directory / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return files if _still_valid(files) else generate(directory)
 
 
 @contextmanager

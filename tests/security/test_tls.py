@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ssl
 import stat
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -80,3 +82,21 @@ def test_course_tls_replaces_a_corrupted_certificate(tmp_path: Path) -> None:
 def test_a_certificate_needs_a_name(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least one host name"):
         generate(tmp_path, names=())
+
+
+def test_concurrent_first_use_yields_one_matching_certificate_and_key(tmp_path: Path) -> None:
+    """Eight threads asking at once (two notebooks starting together): one generation, a key that
+    matches the certificate every caller sees."""
+    barrier = threading.Barrier(8)
+
+    def first_use() -> bytes:
+        barrier.wait(timeout=30)
+        return course_tls(tmp_path).cert.read_bytes()
+
+    with ThreadPoolExecutor(8) as pool:
+        certificates = set(pool.map(lambda _: first_use(), range(8)))
+    assert len(certificates) == 1
+    context = ssl.create_default_context()
+    context.load_cert_chain(
+        tmp_path / "server.pem", tmp_path / "server.key"
+    )  # raises on a mismatch

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import redis
+import redis as redis_lib
 from sqlalchemy import Engine, text
 
 DEADLINE_S = 10.0  # bounds a hang only: every wait below ends on an event, not on time
@@ -126,6 +127,75 @@ def test_reader_holding_the_old_row_while_a_rename_commits_cannot_cache_it(
     assert name_of(make(exercise, redis, db, prefix), users[0]) == "Linus", (
         "the reader stored the row it read before the rename: the cache serves the old name"
     )
+
+
+class RenameAfterFirstReply(redis.Connection):
+    """A connection that, once ``armed`` is set, runs ``on_reply`` (once) right after reading the
+    first reply that follows — the grader's way to land a rename between two Redis commands."""
+
+    armed = threading.Event()
+    on_reply: Callable[[], None] = staticmethod(lambda: None)
+
+    def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        response = super().read_response(*args, **kwargs)
+        cls = type(self)
+        if cls.armed.is_set():
+            cls.armed.clear()
+            cls.on_reply()
+        return response
+
+
+def test_a_rename_between_the_check_and_the_store_wins(
+    exercise: ModuleType, redis: redis.Redis, db: Engine, prefix: str, users: list[str]
+) -> None:
+    """A reader reads "User 2" and, after after_fetch, sends its first Redis command (reading
+    the generation, WATCH, a script …); right after that reply another server renames to "Alan".
+    The next get must return "Alan". A check-and-set in two commands (HGET, then HSET) stores the
+    old row after the rename — the check must be atomic with the store (WATCH/MULTI or Lua)."""
+
+    class Hooked(RenameAfterFirstReply):
+        armed = threading.Event()
+
+    renamed: list[bool] = []
+
+    def rename() -> None:
+        make(exercise, redis, db, prefix).rename(users[1], "Alan")
+        renamed.append(True)
+
+    Hooked.on_reply = staticmethod(rename)
+    kwargs = redis.connection_pool.connection_kwargs
+    hooked = redis_lib.Redis(
+        connection_pool=redis_lib.ConnectionPool(connection_class=Hooked, **kwargs)
+    )
+    try:
+        reader = exercise.UserCache(hooked, db, f"{prefix}users", after_fetch=Hooked.armed.set)
+        assert reader.get(users[1]) is not None
+    finally:
+        hooked.close()
+        hooked.connection_pool.disconnect()
+    if not renamed:  # no Redis command after after_fetch: nothing was stored, rename now
+        rename()
+    assert name_of(make(exercise, redis, db, prefix), users[1]) == "Alan", (
+        "the reader checked the generation, a rename landed, and the reader stored the old row"
+    )
+
+
+def test_no_key_lives_forever(
+    exercise: ModuleType, redis: redis.Redis, db: Engine, prefix: str, users: list[str]
+) -> None:
+    """Every key the cache writes has a TTL of at most ttl_ms — after a read fills it (a user
+    nobody renamed), and after a rename of a user nobody read (a generation counter without PEXPIRE stays for ever, one per
+    renamed user)."""
+    cache = exercise.UserCache(redis, db, f"{prefix}users", ttl_ms=60_000)
+    cache.get(users[2])
+    cache.get(users[0])
+    cache.rename(users[1], "Edsger")
+    cache.rename(users[0], "Barbara")
+    cache.get(users[0])
+    keys = list(redis.scan_iter(match=f"{prefix}users:*"))
+    assert keys, "nothing was cached"
+    for key in keys:
+        assert 0 < redis.pttl(key) <= 60_000, f"{key} has no TTL (or one above ttl_ms)"
 
 
 @pytest.fixture

@@ -75,6 +75,26 @@ def client(exercise: ModuleType) -> TestClient:
     def plain(request: Request) -> Response:
         return JSONResponse({"ok": True})
 
+    def forbidden(request: Request) -> Response:
+        # A 403 carrying the success path's lifetime: only 404 and 410 may keep theirs.
+        return JSONResponse(
+            {}, status_code=403, headers={"Cache-Control": cc(public=True, max_age=60)}
+        )
+
+    def personal(request: Request) -> Response:
+        # Names spelled as a client sends them: lower case, no spaces.
+        return JSONResponse(
+            {},
+            headers={
+                "Cache-Control": cc(private=True, max_age=60),
+                "Vary": "authorization,accept-encoding",
+            },
+        )
+
+    def shouted(request: Request) -> Response:
+        # Directive names are case-insensitive (RFC 9111 §5.2).
+        return JSONResponse({}, headers={"Cache-Control": "PUBLIC, max-age=60", "Vary": "*"})
+
     app = Starlette(
         routes=[
             Route("/profile", profile),
@@ -83,27 +103,48 @@ def client(exercise: ModuleType) -> TestClient:
             Route("/missing", missing),
             Route("/gone", gone),
             Route("/plain", plain),
+            Route("/forbidden", forbidden),
+            Route("/personal", personal),
+            Route("/shouted", shouted),
         ]
     )
     return TestClient(policy(app, exercise.final_headers))
 
 
+def header(value: object) -> str:
+    """``value`` if it is a plain ``str``: an object equal to everything is not a header value."""
+    assert type(value) is str, f"cache_control returned a {type(value).__name__}, not a str"
+    return value
+
+
 def test_max_age_zero_is_emitted(exercise: ModuleType) -> None:
     """max_age=0 means "revalidate every time": it must appear as max-age=0 (the guide's
     `if (maxAge)` drops it, because 0 is falsy). Test ages with `is not None`."""
-    assert exercise.cache_control(private=True, max_age=0) == "private, max-age=0"
+    assert header(exercise.cache_control(private=True, max_age=0)) == "private, max-age=0"
     assert (
-        exercise.cache_control(public=True, max_age=0, s_maxage=60)
+        header(exercise.cache_control(public=True, max_age=0, s_maxage=60))
         == "public, max-age=0, s-maxage=60"
+    )
+
+
+def test_directive_order_and_the_one_year_bound(exercise: ModuleType) -> None:
+    """Directives come out as public/private, no-store, no-cache, max-age, s-maxage; one year
+    (31,536,000 s) is still a valid age, and no-store goes with private or no-cache."""
+    cc = exercise.cache_control
+    assert header(cc(private=True, no_cache=True, max_age=0)) == "private, no-cache, max-age=0"
+    assert header(cc(private=True, no_store=True, no_cache=True)) == "private, no-store, no-cache"
+    assert (
+        header(cc(public=True, max_age=31_536_000, s_maxage=31_536_000))
+        == "public, max-age=31536000, s-maxage=31536000"
     )
 
 
 def test_nothing_is_public_unless_asked(exercise: ModuleType) -> None:
     """cache_control(max_age=60) is "max-age=60": `public` only when the caller says so (the guide
     defaults to public, so personalised responses are stored by shared caches)."""
-    assert exercise.cache_control(max_age=60) == "max-age=60"
-    assert exercise.cache_control(private=True, max_age=60) == "private, max-age=60"
-    assert exercise.cache_control(no_store=True) == "no-store"
+    assert header(exercise.cache_control(max_age=60)) == "max-age=60"
+    assert header(exercise.cache_control(private=True, max_age=60)) == "private, max-age=60"
+    assert header(exercise.cache_control(no_store=True)) == "no-store"
 
 
 @pytest.mark.parametrize(
@@ -154,10 +195,22 @@ def test_authorised_request_gets_private_no_store(client: TestClient) -> None:
     assert response.headers["cache-control"] == "private, no-store"
 
 
+def test_authorised_private_response_is_not_stored_either(client: TestClient) -> None:
+    """A handler's `private, max-age=60` answering an authorised request still leaves as
+    `private, no-store`: only `public` keeps what the handler declared (the browser on a shared
+    machine is a cache too)."""
+    response = client.get("/personal", headers={"Authorization": "Bearer alice"})
+    assert response.headers["cache-control"] == "private, no-store"
+
+
 def test_authorised_request_marked_public_stays_public(client: TestClient) -> None:
     """`public` is the handler's explicit statement that an authorised response may be shared: keep it."""
     response = client.get("/catalogue", headers={"Authorization": "Bearer alice"})
     assert response.headers["cache-control"] == "public, max-age=0, s-maxage=60"
+    shouted = client.get("/shouted", headers={"Authorization": "Bearer alice"})
+    assert shouted.headers["cache-control"] == "PUBLIC, max-age=60", (
+        "directive names are case-insensitive: PUBLIC is public"
+    )
 
 
 def test_errors_are_no_store(client: TestClient) -> None:
@@ -166,6 +219,9 @@ def test_errors_are_no_store(client: TestClient) -> None:
     declared a lifetime keeps it (negative caching on purpose)."""
     assert client.get("/boom").headers["cache-control"] == "no-store"
     assert client.get("/missing").headers["cache-control"] == "no-store"
+    assert client.get("/forbidden").headers["cache-control"] == "no-store", (
+        "only a 404 or 410 keeps the handler's lifetime; a 403 is no-store"
+    )
     assert client.get("/gone").headers["cache-control"] == "public, max-age=30"
 
 
@@ -177,6 +233,14 @@ def test_vary_is_merged_not_overwritten(client: TestClient) -> None:
         == "Accept-Language, Authorization, Accept-Encoding"
     )
     assert client.get("/plain").headers["vary"] == "Authorization, Accept-Encoding"
+
+
+def test_vary_names_are_not_duplicated(client: TestClient) -> None:
+    """Header names are case-insensitive: a handler's `authorization,accept-encoding` already
+    names both, so Vary is `authorization, accept-encoding` — no second Authorization. A `*`
+    (varies on everything) stays `*` alone."""
+    assert client.get("/personal").headers["vary"] == "authorization, accept-encoding"
+    assert client.get("/shouted").headers["vary"] == "*"
 
 
 def test_undeclared_success_is_no_cache(client: TestClient) -> None:

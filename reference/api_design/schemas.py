@@ -6,19 +6,24 @@ raw strings through, making ``sort=password_hash`` an oracle). Output models lis
 ``password_hash`` can never ride along (the guide returned whole Prisma rows). Taught in
 ``notebooks/01_api_design_rest.ipynb``.
 
-These models are the ONE validation rule of chapter 01: the REST app, the GraphQL schema and the
-gRPC servicer validate with them, so the same input gets the same answer from all three.
+These models are the ONE user-input policy of the course: the REST app, the GraphQL schema, the
+gRPC servicer and chapter 07's sign-up (``reference.security.validation.CreateUser`` is
+:class:`UserCreate`) validate with them, so the same input gets the same answer from all four.
+Every string is stripped first and measured after (the guide's Zod schema measured, then trimmed);
+the models are strict (a number or an object where a string belongs is refused, never ``str()``-ed).
 
-- **E-mail**: compatibility forms fold first (NFKC: fullwidth ``ａ`` is ``a``, as UTS 46 already
-  does for domains), then RFC 5322 syntax (email-validator); the domain is stored in its one
-  canonical form — IDNA-decoded, lowercase (``xn--exmple-cua.test`` and ``EXÄMPLE.test`` are both
-  ``exämple.test``) — and the local part keeps its case (uniqueness is case-insensitive through the
-  ``lower(email)`` index). A trailing dot, however many, is refused. Reserved names (``.test``,
-  ``.local`` …) pass: this API sends no mail.
-- **Name**: surrounding whitespace is stripped; what is left must be 1–100 characters with no
-  control character (NUL, tab, newline, a bidi override …) — a name of three spaces is refused
-  everywhere.
-- **Password**: 8–128 characters, no NUL. Lone surrogates (``"\ud800"`` in JSON) are refused by
+- **E-mail** (:func:`canonical_email`): stripped, at most 254 characters (checked before parsing),
+  compatibility forms folded (NFKC: fullwidth ``ａ`` is ``a``, as UTS 46 already does for domains),
+  RFC 5322 syntax (email-validator), the domain IDNA-decoded (``xn--exmple-cua.test`` and
+  ``EXÄMPLE.test`` are both ``exämple.test``), then the whole address lower-cased: one spelling per
+  account, so ``" A@X.COM"`` is the account ``a@x.com`` (409 / TAKEN / ALREADY_EXISTS), and the
+  ``lower(email)`` unique index settles races. A trailing dot, however many, is refused. Reserved
+  names (``.test``, ``.local`` …) pass: this API sends no mail.
+- **Name**: stripped, then 2–100 characters with no control character (NUL, tab, newline, a bidi
+  override …): ``"   a"`` and ``"    "`` are refused everywhere.
+- **Password** (NIST SP 800-63B, :mod:`reference.security.breached`): 8–128 characters, not
+  stripped, no NUL, no composition rules; refused when it is on the breached-password list or
+  contains the account's e-mail or name. Lone surrogates (``"\ud800"`` in JSON) are refused by
   pydantic for every string, before PostgreSQL or Argon2 could choke on them.
 - **Ids**: a UUID is accepted only in its canonical text form (lowercase, hyphenated 8-4-4-4-12),
   the form every link carries; ``{…}``, ``urn:uuid:``, undashed or uppercase spellings are 422.
@@ -40,11 +45,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
 
 from reference.databases.models import OrderStatus, UserRole, UserStatus
+from reference.security.breached import MAX_LENGTH, MIN_LENGTH, password_problems
 
 MAX_LIMIT = 100
 MAX_PAGE = 1_000_000  # offset pagination past a million pages is a scan; keep OFFSET in range
@@ -55,8 +64,11 @@ UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 # display other than it reads ("evil\u202egnp.exe" shows as "evilexe.png").
 _CONTROLS = r"\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
 _CONTROL = re.compile(f"[{_CONTROLS}]")
-# What _name enforces, for the spec: no such character, and one non-space at least.
-NAME_PATTERN = f"^[^{_CONTROLS}]*[^\\s{_CONTROLS}][^{_CONTROLS}]*$"
+# What Name enforces, for the spec: no such character, and two non-space ones at least (then
+# the stripped name, from the first to the last of them, has two characters or more).
+_SOLID = f"[^\\s{_CONTROLS}]"
+NAME_PATTERN = f"^[^{_CONTROLS}]*{_SOLID}[^{_CONTROLS}]*{_SOLID}[^{_CONTROLS}]*$"
+MAX_EMAIL = 254  # RFC 5321's path limit less the angle brackets
 
 
 # The last label of a domain that is reserved (RFC 6761), swapped for a neutral one while
@@ -82,13 +94,22 @@ def normalize_email(value: str) -> str:
     return f"{validated.local_part}@{canonical}"
 
 
-def _name(value: str) -> str:
+def canonical_email(value: str) -> str:
+    """The one spelling of an account's address: stripped, NFKC, valid, lower-case.
+
+    ``ValueError`` when it is not an address (including anything over 254 characters, checked
+    before any parsing so a 10 kB string costs nothing).
+    """
+    stripped = value.strip()
+    if len(stripped) > MAX_EMAIL:
+        raise ValueError(f"an e-mail address has at most {MAX_EMAIL} characters")
+    return normalize_email(stripped).lower()
+
+
+def _no_controls(value: str) -> str:
     if _CONTROL.search(value):
         raise ValueError("a name may not contain control characters (NUL, tab, bidi override …)")
-    stripped = value.strip()
-    if not stripped:
-        raise ValueError("a name may not be blank")
-    return stripped
+    return value
 
 
 def _plain_decimal(value: object) -> object:
@@ -107,17 +128,24 @@ def _canonical_uuid(value: object) -> object:
     return value
 
 
+# The length is canonical_email's to check, after stripping; the spec states it for clients.
 Email = Annotated[
     str,
-    Field(max_length=254, json_schema_extra={"format": "email"}),
-    AfterValidator(normalize_email),
+    Field(json_schema_extra={"format": "email", "maxLength": MAX_EMAIL}),
+    AfterValidator(canonical_email),
 ]
 Name = Annotated[
     str,
-    Field(min_length=1, max_length=100, json_schema_extra={"pattern": NAME_PATTERN}),
-    AfterValidator(_name),
+    StringConstraints(strip_whitespace=True, min_length=2, max_length=100),
+    Field(json_schema_extra={"pattern": NAME_PATTERN}),
+    AfterValidator(_no_controls),
 ]
-Password = Annotated[str, Field(min_length=8, max_length=128, pattern=r"^[^\x00]+$")]
+# Never in a repr or a log line (a model printed in a traceback must not carry the password).
+Password = Annotated[
+    str,
+    StringConstraints(min_length=MIN_LENGTH, max_length=MAX_LENGTH, pattern=r"^[^\x00]+$"),
+    Field(repr=False),
+]
 QueryInt = Annotated[int, BeforeValidator(_plain_decimal)]
 CanonicalUUID = Annotated[
     uuid.UUID,
@@ -143,18 +171,35 @@ class ListParams(PageParams):
     )
 
 
+# Input models: unknown keys refused, no coercion, immutable once checked.
+_INPUT = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
 class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A new account (POST /users, createUser, CreateUser, chapter 07's sign-up)."""
+
+    model_config = _INPUT
 
     email: Email
     name: Name
     password: Password
 
+    @field_validator("password")
+    @classmethod
+    def _not_breached(cls, password: str, info: ValidationInfo) -> str:
+        # email and name are declared first, so info.data holds them when they were valid.
+        email = str(info.data.get("email", ""))
+        context = (email, email.partition("@")[0], str(info.data.get("name", "")))
+        problems = password_problems(password, context=context)
+        if problems:
+            raise ValueError("the password " + "; ".join(problems))
+        return password
+
 
 class UserReplace(BaseModel):
     """PUT: the full set of fields a caller may change."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _INPUT
 
     email: Email
     name: Name
@@ -163,7 +208,7 @@ class UserReplace(BaseModel):
 class UserPatch(BaseModel):
     """PATCH: any subset of the PUT fields; an explicit ``null`` is refused, not stored."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _INPUT
 
     email: Email | SkipJsonSchema[None] = None
     name: Name | SkipJsonSchema[None] = None

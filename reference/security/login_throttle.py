@@ -17,8 +17,8 @@ The pattern, each step against one of those:
 - A successful login hands its slots back (``forget``) when the policy counts failures only —
   the guide's ``skipSuccessfulRequests``, done atomically per key rather than by a decrement in
   one process's memory.
-- The account key is the canonical e-mail (chapter 01's ``normalize_email``: NFKC, IDNA domain),
-  lowercased as the ``lower(email)`` unique index compares, then hashed — ``Ada@Example.com`` and
+- The account key is the canonical e-mail (chapter 01's ``canonical_email``, the sign-up's own:
+  stripped, NFKC, IDNA domain, lower-cased as the ``lower(email)`` unique index compares), then hashed — ``Ada@Example.com`` and
   fullwidth ``ａｄａ@example.com`` are one account and one bucket, and no address sits in Redis in
   clear. A name that cannot be an e-mail (NUL, 10 kB, no ``@``) is a ``ValueError`` before any
   counting or verifying.
@@ -45,7 +45,7 @@ from reference.api_design.problems import (
     TooManyRequests,
     install_problem_handlers,
 )
-from reference.api_design.schemas import normalize_email
+from reference.api_design.schemas import canonical_email
 from reference.databases.redis.rate_limiter import SlidingWindowLimiter
 from reference.security.client_ip import TrustedProxies, canonical_ip, client_ip
 
@@ -68,7 +68,7 @@ def account_key(email: str) -> str:
         raise ValueError(f"an e-mail address has at most {MAX_EMAIL_LENGTH} characters")
     if "\x00" in email:
         raise ValueError("an e-mail address may not contain NUL")
-    canonical = normalize_email(email).lower()
+    canonical = canonical_email(email)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

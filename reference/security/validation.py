@@ -2,7 +2,10 @@
 
 The pattern: one pydantic v2 model per input, in strict mode with unknown keys forbidden, that any
 transport (REST, GraphQL, gRPC, a queue consumer) calls with ``model_validate`` — so the same input
-gets the same answer everywhere. Taught in ``notebooks/07_security_input.ipynb``.
+gets the same answer everywhere. :class:`CreateUser` IS chapter 01's
+:class:`~reference.api_design.schemas.UserCreate` (the fields and :func:`canonical_email` live
+there, beside the other input models; this module adds the login model and the sign-up app).
+Taught in ``notebooks/07_security_input.ipynb``.
 
 What it fixes in the guide's Zod schema (``guide/security/validation.py``, guide-defects.md §7):
 
@@ -13,7 +16,8 @@ What it fixes in the guide's Zod schema (``guide/security/validation.py``, guide
 - **Passwords**: NIST 800-63B (:mod:`reference.security.breached`) — 8–128 characters, no
   composition rules, not on the breached list, not the account's own e-mail or name.
 - **E-mail**: stripped, then chapter 01's :func:`~reference.api_design.schemas.normalize_email`
-  (NFKC, RFC 5322 syntax, IDNA domain), then lower-cased whole: :func:`canonical_email` is the
+  (NFKC, RFC 5322 syntax, IDNA domain), then lower-cased whole:
+  :func:`~reference.api_design.schemas.canonical_email` is the
   one key an account is known by, so ``" A@X.COM"`` is the account ``a@x.com`` (409 on sign-up) in
   PostgreSQL, MongoDB, Redis keys and the login throttle alike.
 - **Operators**: strict ``str`` fields refuse a dict, so ``{"email": {"$ne": null}}`` is 422 —
@@ -27,7 +31,6 @@ the notebook and exercise 07.4's grading (which plugs the learner's model in).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -36,76 +39,21 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sqlalchemy import create_engine
 from starlette.concurrency import run_in_threadpool
 
 from reference.api_design.gate import parse_json
 from reference.api_design.problems import BadRequest, Conflict, install_problem_handlers
 from reference.api_design.repository import EmailTaken, UserRepository
-from reference.api_design.schemas import normalize_email
+from reference.api_design.schemas import Email, UserCreate
+from reference.api_design.schemas import canonical_email as canonical_email  # this chapter's name
 from reference.config import to_sqlalchemy_url
-from reference.security.breached import MAX_LENGTH, MIN_LENGTH, password_problems
+from reference.security.breached import MAX_LENGTH
 
-MAX_EMAIL = 254  # RFC 5321's path limit less the angle brackets
-# C0, DEL, C1 controls and the bidi overrides/isolates (a name that displays other than it reads).
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def canonical_email(value: str) -> str:
-    """The one spelling of an account's address: stripped, NFKC, valid, lower-case.
-
-    ``ValueError`` when it is not an address (including anything over 254 characters, checked
-    before any parsing so a 10 kB string costs nothing).
-    """
-    stripped = value.strip()
-    if len(stripped) > MAX_EMAIL:
-        raise ValueError(f"an e-mail address has at most {MAX_EMAIL} characters")
-    return normalize_email(stripped).lower()
-
-
-def _no_controls(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("no control characters (NUL, tab, newline, bidi override …)")
-    return value
-
-
-Email = Annotated[str, AfterValidator(canonical_email)]
-Name = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=2, max_length=100),
-    AfterValidator(_no_controls),
-]
-# Never in a repr or a log line (a model printed in a traceback must not carry the password).
-Password = Annotated[
-    str, StringConstraints(min_length=MIN_LENGTH, max_length=MAX_LENGTH), Field(repr=False)
-]
-
-
-class CreateUser(BaseModel):
-    """A sign-up: e-mail, name, password. Strict: a non-string anywhere is refused."""
-
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
-
-    email: Email
-    name: Name
-    password: Password
-
-    @model_validator(mode="after")
-    def _password_policy(self) -> CreateUser:
-        context = (self.email, self.email.partition("@")[0], self.name)
-        problems = password_problems(self.password, context=context)
-        if problems:
-            raise ValueError("the password " + "; ".join(problems))
-        return self
+# The one sign-up model of the course: chapter 01's REST, GraphQL and gRPC APIs validate with it
+# too, so this chapter's policy and theirs cannot drift apart.
+CreateUser = UserCreate
 
 
 class Login(BaseModel):

@@ -49,7 +49,7 @@ def user_count(api_db: str) -> int:
 
 def every_rpc(stub: user_pb2_grpc.UserServiceStub, cast: Cast) -> dict[str, Callable[[], object]]:
     alice = str(cast.principals["alice"].user_id)
-    new = user_pb2.CreateUserRequest(email="mallory@example.com", name="M", password=PASSWORD)
+    new = user_pb2.CreateUserRequest(email="mallory@example.com", name="Mallory", password=PASSWORD)
     return {
         "GetUser": lambda: stub.GetUser(user_pb2.GetUserRequest(id=alice), timeout=5),
         "ListUsers": lambda: stub.ListUsers(user_pb2.ListUsersRequest(), timeout=5),

@@ -66,8 +66,10 @@ def test_invalid_email_forms_are_422(client: TestClient, cast: Cast, email: str)
         ("dave@exämple.test", "dave@EXÄMPLE.TEST", "dave@exämple.test"),
         ("dave@example.test", "dave@ｅｘａｍｐｌｅ.ｔｅｓｔ", "dave@example.test"),  # fullwidth
         ("dave@example.test", "ｄａｖｅ@example.test", "dave@example.test"),
-        ("Dave@Example.Test", "dave@example.test", "Dave@example.test"),
-        ("éve@example.test", "ÉVE@example.test", "éve@example.test"),  # lower(email) index
+        ("Dave@Example.Test", "dave@example.test", "dave@example.test"),  # stored lower-case
+        ("a@x.test", " A@X.TEST", "a@x.test"),  # stripped, then lower-cased (issue 15)
+        (" A@X.TEST", "a@x.test", "a@x.test"),
+        ("éve@example.test", "ÉVE@example.test", "éve@example.test"),
         ("ﬁn@example.test", "fin@example.test", "fin@example.test"),  # a ligature folds (NFKC)
     ],
 )
@@ -105,6 +107,10 @@ def test_changing_email_to_an_equivalent_spelling_of_a_taken_one_is_409(
     "name",
     [
         "   ",
+        "    ",
+        "   a",  # stripped first, then measured: one character (issue 15)
+        " a ",
+        "a",
         "\u3000",
         "",
         "tab\there",
@@ -127,10 +133,24 @@ def test_names_are_stored_stripped(client: TestClient, cast: Cast) -> None:
     assert created.json()["data"]["name"] == "Erin Ö"
 
 
+def test_a_two_character_name_is_the_shortest_accepted(client: TestClient, cast: Cast) -> None:
+    created = _create(client, cast, "erin@example.com", name="   Yu ")
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["name"] == "Yu"
+
+
 @pytest.mark.parametrize(
     "password",
-    ['"' + "x" * 129 + '"', '"short"', '"nul\\u0000byte-pass"', '"' + "\\ud800" * 9 + '"'],
-    ids=["129-chars", "short", "nul", "lone-surrogates"],
+    [
+        '"' + "x" * 129 + '"',
+        '"short"',
+        '"nul\\u0000byte-pass"',
+        '"' + "\\ud800" * 9 + '"',
+        '"password123"',
+        '"erin@example.com"',
+        "12345678",
+    ],
+    ids=["129-chars", "short", "nul", "lone-surrogates", "breached", "own-email", "number"],
 )
 def test_passwords_outside_the_rule_are_422(client: TestClient, cast: Cast, password: str) -> None:
     response = client.post(

@@ -151,7 +151,7 @@ def test_changing_email_to_a_taken_one_is_409(client: TestClient, cast: Cast) ->
 def test_malformed_id_is_422_not_500(
     client: TestClient, cast: Cast, method: str, path: str
 ) -> None:
-    body = {"email": "x@example.com", "name": "X"}
+    body = {"email": "x@example.com", "name": "Xu"}
     response = client.request(
         method,
         path,
@@ -168,7 +168,7 @@ def test_missing_id_is_404_on_every_verb(client: TestClient, cast: Cast, method:
         method,
         f"/users/{MISSING}",
         headers={**cast.headers("admin"), "If-Match": '"1-0000000000000000"'},
-        json={"email": "x@example.com", "name": "X"} if method in ("PUT", "PATCH") else None,
+        json={"email": "x@example.com", "name": "Xu"} if method in ("PUT", "PATCH") else None,
     )
     assert response.status_code == 404
 
@@ -277,12 +277,12 @@ def test_a_manager_reads_everyone_but_changes_only_themselves(
     assert client.get("/users", headers=as_manager).status_code == 200
     assert client.get(f"/users/{bob}", headers=as_manager).status_code == 200
     response = client.patch(
-        f"/users/{bob}", json={"name": "x"}, headers={**as_manager, "If-Match": "*"}
+        f"/users/{bob}", json={"name": "Xu"}, headers={**as_manager, "If-Match": "*"}
     )
     assert response.status_code == 403
     created = client.post(
         "/users",
-        json={"email": "m@example.com", "name": "M", "password": "long enough"},
+        json={"email": "m@example.com", "name": "Mo", "password": "long enough"},
         headers=as_manager,
     )
     assert created.status_code == 403

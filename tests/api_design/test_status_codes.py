@@ -155,7 +155,7 @@ ROWS: list[tuple[int, str, Scenario, dict[str, str]]] = [
         "a duplicate e-mail",
         lambda w: w.client.post(
             "/users",
-            json={"email": "Bob@Example.com", "name": "B", "password": "long enough"},
+            json={"email": "Bob@Example.com", "name": "Bob", "password": "long enough"},
             headers=w.h(),
         ),
         {},
@@ -184,7 +184,7 @@ ROWS: list[tuple[int, str, Scenario, dict[str, str]]] = [
         428,
         "PUT without If-Match",
         lambda w: w.client.put(
-            f"/users/{w.id('bob')}", json={"email": "b@example.com", "name": "B"}, headers=w.h()
+            f"/users/{w.id('bob')}", json={"email": "b@example.com", "name": "Bob"}, headers=w.h()
         ),
         {},
     ),

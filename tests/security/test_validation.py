@@ -20,12 +20,12 @@ from sqlalchemy import create_engine, text
 
 from guide.security.validation import CreateUserSchema, create_guide_app, mongo_sanitize
 from reference.api_design.fuzz import fuzz_asgi
+from reference.api_design.schemas import UserCreate, canonical_email
 from reference.api_design.seed import CHEAP_HASHER
 from reference.config import to_sqlalchemy_url
 from reference.databases.migrate import upgrade
 from reference.security.validation import (
     CreateUser,
-    canonical_email,
     create_signup_app,
     login_filter,
 )
@@ -110,6 +110,20 @@ def test_reference_keeps_the_stripped_name() -> None:
 )
 def test_reference_refuses_breached_long_short_and_context_passwords(password: str) -> None:
     assert refused(body(password=password))
+
+
+@pytest.mark.parametrize("password", ["Password1", "kim@example.test!"])
+def test_a_refused_password_is_reported_on_the_password_field(password: str) -> None:
+    """The breached/context check names the field (REST's loc, GraphQL's error field), where a
+    model-level check reported no field at all."""
+    with pytest.raises(ValidationError) as refusal:
+        CreateUser.model_validate(body(password=password))
+    assert [error["loc"] for error in refusal.value.errors()] == [("password",)]
+
+
+def test_the_sign_up_model_is_chapter_01s() -> None:
+    """One policy: chapter 01's REST, GraphQL and gRPC APIs validate with this very model."""
+    assert CreateUser is UserCreate
 
 
 @pytest.mark.parametrize("password", [PASSPHRASE, "all lower case words here", "x" * 8 + "y" * 120])

@@ -9,6 +9,7 @@ on the connection that triggered it).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from types import ModuleType
@@ -83,11 +84,14 @@ def test_responses_without_a_shared_lifetime_are_not_stored(
 
 def test_authorised_response_is_not_shared(cache: str, origin: CountingOrigin) -> None:
     """A response to an Authorization request, `max-age=60` but not public, is not stored: Bob must
-    get his own page, not Alice's (nginx on its own would store it)."""
+    get his own page, not Alice's (nginx on its own would store it) — and Alice's second request
+    reaches the origin too: a cache keyed on the token still serves a revoked token's page."""
     get(cache, "/me", "max-age=60", authorization="Bearer alice")
+    again = get(cache, "/me", "max-age=60", authorization="Bearer alice")
+    assert again.headers.get("x-cache-status") != "HIT", "Alice's page was stored in the cache"
     bob = get(cache, "/me", "max-age=60", authorization="Bearer bob")
     assert bob.json()["authorization"] == "Bearer bob", "Bob was served Alice's cached response"
-    assert origin.count("/me") == 2
+    assert origin.count("/me") == 3
 
 
 def test_authorised_response_marked_public_is_shared(cache: str, origin: CountingOrigin) -> None:
@@ -113,6 +117,39 @@ def test_a_404_with_a_lifetime_is_negative_cached(cache: str, origin: CountingOr
     """A 404 the origin gave a lifetime is stored (negative caching): HIT the second time."""
     assert statuses(cache, "/absent", "public, max-age=30", status=404) == ["MISS", "HIT"]
     assert origin.count("/absent") == 1
+
+
+def test_concurrent_misses_share_one_fetch(cache: str, origin: CountingOrigin) -> None:
+    """Three readers miss the same cold entry while the origin is slow: one request reaches the
+    origin, the others wait for it and get the stored answer (proxy_cache_lock) instead of each
+    fetching — a stampede on every cold or expired key."""
+    cc = "public, max-age=60"
+    release = origin.hold("/cold")
+    results: list[httpx.Response] = []
+    first = threading.Thread(target=lambda: results.append(get(cache, "/cold", cc)))
+    first.start()
+    followers = [
+        threading.Thread(target=lambda: results.append(get(cache, "/cold", cc))) for _ in range(2)
+    ]
+    try:
+        deadline = time.monotonic() + 10  # bounds a hang only
+        while origin.count("/cold") == 0:
+            assert first.is_alive(), "the first miss never arrived"
+            assert time.monotonic() < deadline, "the first miss never arrived"
+            time.sleep(0.01)
+        for follower in followers:
+            follower.start()
+        # Give the followers time to reach nginx while the origin is held. On a slower machine
+        # they arrive later, after the entry is stored: that only makes the test more lenient.
+        time.sleep(0.5)
+    finally:
+        release.set()
+        for thread in [first, *followers]:
+            thread.join(15)
+    assert [r.status_code for r in results] == [200, 200, 200]
+    assert origin.count("/cold") == 1, (
+        f"{origin.count('/cold')} concurrent misses reached the origin: add proxy_cache_lock"
+    )
 
 
 def test_stale_is_served_while_one_request_revalidates(cache: str, origin: CountingOrigin) -> None:

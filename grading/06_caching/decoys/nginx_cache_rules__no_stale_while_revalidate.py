@@ -1,4 +1,4 @@
-"""Decoy for 06.5: safe storing rules but no stale-while-revalidate — readers wait for a slow origin after expiry. Caught by test_stale_is_served_while_one_request_revalidates."""
+"""Decoy for 06.5: safe storing rules but no stale-while-revalidate — readers wait for a slow origin after expiry. Caught by test_stale_is_served_while_one_request_revalidates (and, having no lock, test_concurrent_misses_share_one_fetch)."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ exactly where a real policy middleware would; the handlers declare their headers
 
 from __future__ import annotations
 
+import itertools
 from types import ModuleType
 from typing import Any
 
@@ -246,3 +247,85 @@ def test_vary_names_are_not_duplicated(client: TestClient) -> None:
 def test_undeclared_success_is_no_cache(client: TestClient) -> None:
     """A success whose handler declared nothing leaves as `no-cache` (store, but revalidate)."""
     assert client.get("/plain").headers["cache-control"] == "no-cache"
+
+
+AGES = [None, 0, 7, 31_536_000]
+
+
+def expected_cache_control(options: dict[str, Any]) -> str | None:
+    """The contract, spelled out (None: ValueError)."""
+    public, private, no_store, no_cache, max_age, s_maxage = (
+        options[name]
+        for name in ("public", "private", "no_store", "no_cache", "max_age", "s_maxage")
+    )
+    ages = max_age is not None or s_maxage is not None
+    if (
+        (public and private)
+        or (private and s_maxage is not None)
+        or (no_store and (public or ages))
+    ):
+        return None
+    flags = [
+        ("public", public),
+        ("private", private),
+        ("no-store", no_store),
+        ("no-cache", no_cache),
+    ]
+    parts = [name for name, on in flags if on]
+    parts += [
+        f"{name}={age}"
+        for name, age in (("max-age", max_age), ("s-maxage", s_maxage))
+        if age is not None
+    ]
+    return ", ".join(parts) or None
+
+
+def test_every_combination_follows_the_contract(exercise: ModuleType) -> None:
+    """All 256 combinations of the four flags and ages None/0/7/one year: the header in order, or
+    ValueError exactly for the contradictions — not a table of the cases the other tests try."""
+    wrong = []
+    for flags in itertools.product([False, True], repeat=4):
+        for max_age, s_maxage in itertools.product(AGES, AGES):
+            options: dict[str, Any] = dict(
+                zip(("public", "private", "no_store", "no_cache"), flags, strict=True)
+            )
+            options |= {"max_age": max_age, "s_maxage": s_maxage}
+            want = expected_cache_control(options)
+            try:
+                got: object = header(exercise.cache_control(**options))
+            except ValueError:
+                got = None
+            if got != want:
+                wrong.append(f"cache_control(**{options}) gave {got!r}, expected {want!r}")
+    assert not wrong, f"{len(wrong)} wrong, e.g. " + "; ".join(wrong[:3])
+
+
+def test_final_headers_across_statuses_and_requests(exercise: ModuleType) -> None:
+    """final_headers over statuses 200/204/301/400/401/404/410/500/503, with and without
+    Authorization, for several declared headers and Vary values: the contract, case by case."""
+    declared_values = [None, "max-age=60", "public, max-age=60", "private, max-age=5", "no-store"]
+    vary_values = {
+        None: "Authorization, Accept-Encoding",
+        "Accept-Language": "Accept-Language, Authorization, Accept-Encoding",
+        "Accept-Encoding": "Accept-Encoding, Authorization",
+        "*": "*",
+    }
+    wrong = []
+    for status in (200, 204, 301, 400, 401, 404, 410, 500, 503):
+        for authorized in (False, True):
+            for declared in declared_values:
+                public = declared is not None and "public" in declared
+                if status >= 400:
+                    cc = declared if status in (404, 410) and declared else "no-store"
+                elif authorized and not public:
+                    cc = "private, no-store"
+                else:
+                    cc = declared or "no-cache"
+                for vary, want_vary in vary_values.items():
+                    want = {"Cache-Control": cc, "Vary": want_vary}
+                    got = exercise.final_headers(status, authorized, declared, vary)
+                    if got != want:
+                        wrong.append(
+                            f"final_headers({status}, {authorized}, {declared!r}, {vary!r})"
+                        )
+    assert not wrong, f"{len(wrong)} wrong, e.g. " + "; ".join(wrong[:3])

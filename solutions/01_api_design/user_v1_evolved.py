@@ -97,8 +97,9 @@ message ListUsersResponse {
   string next_page_token = 2;
 }
 
-// Validated by the same rules as the REST API's POST /users body (INVALID_ARGUMENT naming each
-// field): email syntax, name 1-100 characters and not blank, password 8-128 characters, no NUL.
+// Validated by the same model as the REST API's POST /users body (INVALID_ARGUMENT naming each
+// field): email stripped then valid and stored lower-case (a taken one is ALREADY_EXISTS), name
+// stripped then 2-100 characters, password 8-128 characters, no NUL, not a breached one.
 message CreateUserRequest {
   string email = 1;
   string name = 2;

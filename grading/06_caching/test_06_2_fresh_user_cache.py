@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import redis
 import redis as redis_lib
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 DEADLINE_S = 10.0  # bounds a hang only: every wait below ends on an event, not on time
 GATE = 606  # the advisory lock the commit gate waits on
@@ -74,12 +74,24 @@ def name_of(cache: Any, user_id: str) -> str:
 def test_reads_are_cached_and_a_rename_shows_at_once(
     exercise: ModuleType, redis: redis.Redis, db: Engine, prefix: str, users: list[str]
 ) -> None:
-    """Two gets cost one database read; after rename returns, the next get returns the new name."""
+    """Two gets cost one database read (counted as SELECTs reaching PostgreSQL, whatever calls
+    them); after rename returns, the next get returns the new name."""
     cache = make(exercise, redis, db, prefix)
     calls = counting(cache)
-    assert name_of(cache, users[0]) == "User 1"
-    assert name_of(cache, users[0]) == "User 1"
+    selects: list[str] = []
+
+    def count_select(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    event.listen(db, "before_cursor_execute", count_select)
+    try:
+        assert name_of(cache, users[0]) == "User 1"
+        assert name_of(cache, users[0]) == "User 1"
+    finally:
+        event.remove(db, "before_cursor_execute", count_select)
     assert len(calls) == 1, f"2 gets read the database {len(calls)} times: nothing was cached"
+    assert len(selects) == 1, f"2 gets sent {len(selects)} SELECTs to PostgreSQL"
     cache.rename(users[0], "Ada")
     assert name_of(cache, users[0]) == "Ada"
     assert name_of(cache, users[0]) == "Ada"

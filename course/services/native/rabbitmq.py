@@ -11,13 +11,15 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
-from course.services.base import NativeServer, Progress, apt_install, spawn
+from course.services.base import NativeServer, Progress, ServiceError, apt_install, spawn
 from reference.config import Settings
 
 BIN = Path("/usr/lib/rabbitmq/bin")
 NODE = "course@localhost"
+EPMD_TIMEOUT_S = 15.0
 
 
 class RabbitMQServer(NativeServer):
@@ -81,8 +83,35 @@ class RabbitMQServer(NativeServer):
             "loopback_users = none\n"
         )
         self._write_ctl_wrapper(root)
+        self._start_epmd()
         progress("rabbitmq: booting the Erlang node (about 10 s)")
         return spawn(self.name, [str(BIN / "rabbitmq-server")], self.paths(), self.environment())
+
+    def _start_epmd(self, timeout: float = EPMD_TIMEOUT_S) -> None:
+        """Start our port mapper and wait until it answers. A node left to start epmd itself gives
+        up at once ("nodistribution") when epmd is not listening yet — seen on a loaded machine, and
+        right after a killed node's epmd went away. One already running is reused."""
+        environment = self.environment()
+        subprocess.run(
+            ["epmd", "-daemon"], env=environment, capture_output=True, check=False, timeout=10
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                names = subprocess.run(
+                    ["epmd", "-names"], env=environment, capture_output=True, check=False, timeout=5
+                )
+                answer = names.stderr.decode(errors="replace").strip() or names.stdout.decode()
+                if names.returncode == 0:
+                    return
+            except subprocess.TimeoutExpired:
+                answer = "no reply within 5 s"
+            if time.monotonic() > deadline:
+                raise ServiceError(
+                    f"rabbitmq: Erlang's port mapper (epmd) does not answer on 127.0.0.1:"
+                    f"{self.epmd_port} ({answer.strip()[:200]}); is another program on that port?"
+                )
+            time.sleep(0.1)
 
     def _write_ctl_wrapper(self, root: Path) -> None:
         """``.services/rabbitmq/ctl ARGS`` runs rabbitmqctl against our node (it needs our cookie)."""

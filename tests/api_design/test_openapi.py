@@ -87,7 +87,10 @@ def test_error_responses_are_documented_as_problem_json(spec: dict[str, Any]) ->
                 assert list(response["content"]) == ["application/problem+json"], status
     assert spec["paths"]["/users"]["post"]["responses"]["201"]["headers"]["Location"]
     bearer = spec["components"]["securitySchemes"]["bearerAuth"]
-    assert (bearer["scheme"], bearer["bearerFormat"]) == ("bearer", "JWT")  # the course's EdDSA JWTs
+    assert (bearer["scheme"], bearer["bearerFormat"]) == (
+        "bearer",
+        "JWT",
+    )  # the course's EdDSA JWTs
 
 
 def test_preconditions_etags_and_body_rules_are_in_the_spec(spec: dict[str, Any]) -> None:

@@ -102,8 +102,9 @@ def stand_in(command: str) -> str:
         # placeholders and alternatives (00.1, SUBMISSIONS_DIR, [ID…], up|down) end it.
         verbs = list(itertools.takewhile(re.compile(r"[a-z][a-z-]*").fullmatch, words[1:]))
         return shlex.join(["course", *verbs, "--help"])
-    if words[:4] == ["uv", "run", "python", "-m"] and len(words) == 5:
-        # A benchmark runs for minutes: uv resolves, runs this checkout's Python, finds the module.
+    if words[:4] == ["uv", "run", "python", "-m"] and len(words) >= 5:
+        # A benchmark runs for minutes (and rewrites its committed results file): uv resolves, runs
+        # this checkout's Python, finds the module. Arguments too (`bench.services_up keycloak`).
         module = words[4]
         probe = (
             f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)"

@@ -31,8 +31,8 @@ def positions(output: str, *patterns: str) -> list[int]:
 
 
 def test_verify_yields_each_verdict_as_soon_as_its_exercise_is_done() -> None:
-    """One run at a time: 01.1's two runs, then 01.1's verdict — before 00.1's first run ends."""
-    first, second = (dataclasses.replace(catalogue()[i], decoys=()) for i in ("01.1", "00.1"))
+    """One run at a time: 01.1's two runs, then 01.1's verdict — before 06.4's first run ends."""
+    first, second = (dataclasses.replace(catalogue()[i], decoys=()) for i in ("01.1", "06.4"))
     events: list[str] = []
 
     def heard(finished: Finished) -> None:
@@ -46,9 +46,9 @@ def test_verify_yields_each_verdict_as_soon_as_its_exercise_is_done() -> None:
         "run 01.1 stub 1/4",
         "run 01.1 solution 2/4",
         "verdict 01.1",
-        "run 00.1 stub 3/4",
-        "run 00.1 solution 4/4",
-        "verdict 00.1",
+        "run 06.4 stub 3/4",
+        "run 06.4 solution 4/4",
+        "verdict 06.4",
     ]
 
 

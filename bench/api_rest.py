@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import platform
-import socket
 import statistics
 import threading
 import time
@@ -40,6 +39,7 @@ from reference.config import to_sqlalchemy_url
 from reference.databases.migrate import upgrade
 from reference.databases.models import User
 from reference.sandbox import fresh_postgres_database
+from reference.setup.ports import free_port
 
 RESULTS = Path(__file__).parent / "results" / "api_rest.md"
 COMMAND = "uv run python -m bench.api_rest"
@@ -67,13 +67,6 @@ def select_app(database_url: str) -> FastAPI:
             return {"data": {"id": str(user.id), "name": user.name}}
 
     return app
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def serve(app: FastAPI) -> tuple[uvicorn.Server, str]:

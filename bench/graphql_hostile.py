@@ -20,7 +20,6 @@ import contextlib
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,7 @@ from reference.auth.tokens import TokenIssuer
 from reference.databases.migrate import upgrade
 from reference.databases.models import UserRole
 from reference.sandbox import fresh_postgres_database
+from reference.setup.ports import free_port
 
 RESULTS = Path(__file__).parent / "results" / "graphql_hostile.md"
 PROBE = {"query": "{ me { name } }"}
@@ -67,12 +67,6 @@ ATTACKS: dict[str, bytes | None] = {
     "15 aliases × 100³ (cost limit)": json.dumps({"query": BOMB}).encode(),
 }
 TARGET_RATIO = 2.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager

@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import statistics
 import sys
 import tempfile
@@ -34,6 +33,7 @@ import psutil
 from course.services.base import STATE_ROOT
 from course.services.launcher import SERVERS, Launcher, native_server, validate_names
 from reference.config import get_settings
+from reference.setup.ports import free_port
 from reference.setup.servers import probe, server
 
 TARGET_KEYCLOAK_WARM_S = 45.0
@@ -73,19 +73,13 @@ def measure(launcher: Launcher, name: str, rounds: int = 2) -> tuple[float, floa
     return cold, statistics.median(warm), statistics.median(down)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def keycloak_phases(rounds: int = 2) -> dict[str, float]:
     """Seconds per phase of a clean-clone Keycloak and of its restarts, in isolation."""
     from course.services.native.keycloak import KeycloakServer
 
     work = Path(tempfile.mkdtemp(prefix="bench-keycloak-", dir=STATE_ROOT))
     os.environ["COURSE_STATE_DIR"] = str(work / "state")
-    os.environ["KEYCLOAK_URL"] = f"http://127.0.0.1:{_free_port()}"
+    os.environ["KEYCLOAK_URL"] = f"http://127.0.0.1:{free_port()}"
     settings = get_settings()
     kc = KeycloakServer(settings)
     kc.dist, kc.maven_repo = work / "dist", work / "m2"

@@ -28,7 +28,6 @@ import logging
 import math
 import random
 import re
-import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from reference.databases.models import User
+from reference.setup.ports import free_port
 
 T = TypeVar("T")
 
@@ -109,10 +109,7 @@ def unreachable_redis(timeout_seconds: float = 0.2) -> redis.Redis:
     """A :func:`cache_client` pointed at a local port nobody listens on: "Redis is down", made real
     without stopping anyone's server (the port is bound, then released, so connections are
     refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    return cache_client(f"redis://127.0.0.1:{port}/0", timeout_seconds=timeout_seconds)
+    return cache_client(f"redis://127.0.0.1:{free_port()}/0", timeout_seconds=timeout_seconds)
 
 
 class CacheAside(Generic[T]):

@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reference.config import REPO_ROOT
+from reference.setup.ports import free_port
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 TEMPLATE = REPO_ROOT / "course" / "services" / "native" / "nginx" / "cache.conf.template"
@@ -143,12 +143,6 @@ def _die_with_parent() -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_until_answering(url: str, deadline_s: float = 20.0) -> None:
     """Poll ``url`` until nginx answers any HTTP status (a 502 from a dead origin counts)."""
     deadline = time.monotonic() + deadline_s
@@ -171,7 +165,7 @@ def throwaway_nginx(origin: str, rules: CacheRules | None = None) -> Iterator[st
     ``rules`` default to :data:`REFERENCE_RULES`. Invalid rules are a ``ValueError`` before start.
     """
     prefix = Path(tempfile.mkdtemp(prefix="course-nginx-"))
-    port = _free_port()
+    port = free_port()
     process: subprocess.Popen[bytes] | None = None
     try:
         command = write_config(prefix, f"127.0.0.1:{port}", origin, rules)

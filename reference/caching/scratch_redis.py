@@ -14,7 +14,6 @@ path). Where the course's Redis runs in docker compose instead there is no binar
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -24,14 +23,10 @@ from typing import Final
 
 import redis
 
+from reference.setup.ports import free_port
+
 HOST: Final = "127.0.0.1"
 START_TIMEOUT_S: Final = 10.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 class ScratchRedis:
@@ -44,7 +39,7 @@ class ScratchRedis:
 
     def __init__(self, *, persist: bool = False) -> None:
         self.persist = persist
-        self.port = _free_port()
+        self.port = free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="scratch-redis-"))
         self.process: subprocess.Popen[bytes] | None = None
 

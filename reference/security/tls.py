@@ -21,21 +21,19 @@ import datetime as dt
 import fcntl
 import ipaddress
 import os
-import socket
 import ssl
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from starlette.types import ASGIApp
 
+from reference.api_design.graphql.background import serve_in_background
 from reference.config import state_dir
 
 SERVER_NAMES = ("localhost", "127.0.0.1", "::1")
@@ -157,36 +155,20 @@ def course_tls(directory: Path | None = None) -> TLSFiles:
 
 
 @contextmanager
-def serve(app: ASGIApp, tls: TLSFiles | None = None, host: str = "127.0.0.1") -> Iterator[str]:
+def serve(app: ASGIApp, tls: TLSFiles | None = None) -> Iterator[str]:
     """Run ``app`` under uvicorn in a thread on a free port; yield its base URL, stop on exit.
 
     With ``tls`` the server speaks HTTPS with that certificate (``https://localhost:PORT`` — the
     name the certificate carries); without, plain HTTP (to show what changes).
     """
-    # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY only on sockets whose proto says TCP (0 does
-    # not), and without it uvicorn's separate header and body writes wait out a 40 ms delayed ACK.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
+    running = serve_in_background(
         app,
-        log_level="warning",
         server_header=False,  # OWASP: do not advertise the server software
         ssl_certfile=str(tls.cert) if tls else None,
         ssl_keyfile=str(tls.key) if tls else None,
         lifespan="off",
     )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
     try:
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("uvicorn did not start; see its log above")
-            threading.Event().wait(0.01)
-        yield f"https://localhost:{port}" if tls else f"http://127.0.0.1:{port}"
+        yield f"https://localhost:{running.port}" if tls else running.url
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
+        running.stop()

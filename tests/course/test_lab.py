@@ -29,6 +29,7 @@ import pytest
 
 from course import lab
 from reference.config import REPO_ROOT
+from reference.setup.ports import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -45,12 +46,6 @@ class RunningLab:
 
     def get(self, path: str) -> httpx.Response:
         return httpx.get(f"{self.base}{path}", params={"token": self.token}, timeout=60)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

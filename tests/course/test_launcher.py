@@ -23,6 +23,7 @@ from course.services.launcher import (
     validate_names,
 )
 from reference.config import get_settings
+from reference.setup.ports import free_port
 
 pytestmark = pytest.mark.xdist_group("launcher")
 
@@ -125,10 +126,7 @@ def test_port_held_by_another_program_is_named(launcher: Launcher) -> None:
 
 
 def test_free_port_has_no_holder() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    assert port_holder(port) is None
+    assert port_holder(free_port()) is None
 
 
 def test_unknown_name_lists_the_valid_ones() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,14 +20,9 @@ from typer.testing import CliRunner
 from course.cli import app
 from course.services.launcher import Launcher
 from reference.caching.origin import CountingOrigin, counting_origin
+from reference.setup.ports import free_port
 
 pytestmark = [pytest.mark.xdist_group("launcher")]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ heavy one, Keycloak, even then: ``./dev test`` leaves it to the tests that need 
 from __future__ import annotations
 
 import re
-import socket
 
 import pytest
 
 from course.testing.fixtures import ensure_server
 from reference.config import SERVER_VARIABLES, Settings, get_settings
+from reference.setup.ports import free_port
 from reference.setup.probes import (
     is_genuine,
     kafka_version,
@@ -37,9 +37,7 @@ EXPECTED = {
 
 def closed_port() -> int:
     """A port nothing listens on: bound once to find it free, then released."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()
 
 
 def test_every_registry_entry_is_probed_and_configured() -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from reference.config import REPO_ROOT
+from reference.setup.ports import free_port
 
 
 @pytest.fixture
@@ -45,6 +45,4 @@ def solved_root(stub_root: Path) -> Path:
 @pytest.fixture
 def closed_port() -> int:
     """A port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()

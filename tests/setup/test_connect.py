@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
 
 from course.testing.fixtures import ensure_server
 from reference.setup import connect
+from reference.setup.ports import free_port
 
 
 @pytest.fixture
 def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()
 
 
 def test_postgres_client_talks_to_the_course_server() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -30,9 +31,14 @@ class BackgroundServer:
         self.thread.join(10)
 
 
-def serve_in_background(app: ASGIApp, timeout: float = 10.0) -> BackgroundServer:
-    """Start ``app`` on ``127.0.0.1`` (any free port) and return once it accepts connections."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+def serve_in_background(app: ASGIApp, timeout: float = 10.0, **options: Any) -> BackgroundServer:
+    """Start ``app`` on ``127.0.0.1`` (any free port) and return once it accepts connections.
+
+    ``options`` go to ``uvicorn.Config`` over these defaults: ``ssl_certfile``/``ssl_keyfile`` for
+    HTTPS, ``server_header=False``, ``lifespan="off"`` (chapter 07's :func:`reference.security.tls.serve`).
+    """
+    settings: dict[str, Any] = {"log_level": "warning", "lifespan": "on", **options}
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, **settings)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()

@@ -49,7 +49,7 @@ REGISTRY: Final[tuple[Server, ...]] = (
         probe=probes.probe_postgres,
         native="course.services.native.postgres:PostgresServer",
         compose_service="postgres",
-        chapters=("00", "01", "02"),
+        chapters=("00", "01", "02", "05", "06", "07"),
     ),
     Server(
         name="mongo",
@@ -59,7 +59,7 @@ REGISTRY: Final[tuple[Server, ...]] = (
         probe=probes.probe_mongo,
         native="course.services.native.mongo:MongoServer",
         compose_service="mongo",
-        chapters=("00", "02"),
+        chapters=("00", "02", "07"),
     ),
     Server(
         name="redis",
@@ -69,7 +69,7 @@ REGISTRY: Final[tuple[Server, ...]] = (
         probe=probes.probe_redis,
         native="course.services.native.redis:RedisServer",
         compose_service="redis",
-        chapters=("00", "02"),
+        chapters=("00", "02", "03", "06", "07"),
     ),
     Server(
         name="kafka",
@@ -79,7 +79,7 @@ REGISTRY: Final[tuple[Server, ...]] = (
         probe=probes.probe_kafka,
         native="course.services.native.kafka:KafkaServer",
         compose_service="kafka",
-        chapters=("00",),
+        chapters=("00", "05"),
     ),
     Server(
         name="rabbitmq",
@@ -89,7 +89,7 @@ REGISTRY: Final[tuple[Server, ...]] = (
         probe=probes.probe_rabbitmq,
         native="course.services.native.rabbitmq:RabbitMQServer",
         compose_service="rabbitmq",
-        chapters=("00",),
+        chapters=("00", "05"),
         # RabbitMQ's management HTTP API (vhosts for test isolation, queue depths).
         extra=MappingProxyType({"RABBITMQ_MANAGEMENT_URL": "http://course:course@127.0.0.1:16673"}),
     ),

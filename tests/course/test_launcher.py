@@ -157,8 +157,8 @@ def test_up_without_names_starts_what_the_chapters_so_far_need(tmp_path: Path) -
     (tmp_path / "notebooks" / "00_setup.ipynb").write_text("{}")
     (tmp_path / "exercises" / "03_auth").mkdir(parents=True)
     assert chapters_so_far(tmp_path) == ["00", "03"]
-    assert servers_for(["03"]) == ["keycloak"]
-    assert servers_for(["3"]) == ["keycloak"]
+    assert servers_for(["03"]) == ["redis", "keycloak"]
+    assert servers_for(["3"]) == ["redis", "keycloak"]
     with pytest.raises(ServiceError, match="no chapter 42"):
         servers_for(["42"])
 

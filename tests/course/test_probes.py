@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from course.harness.loader import catalogue
 from course.testing.fixtures import ensure_server
 from reference.config import SERVER_VARIABLES, Settings, get_settings
 from reference.setup.ports import free_port
@@ -52,9 +53,17 @@ def test_an_unknown_server_is_a_value_error_naming_the_valid_ones() -> None:
 
 def test_chapters_name_their_servers() -> None:
     assert needed_by(["00"]) == ["postgres", "mongo", "redis", "kafka", "rabbitmq"]
-    assert needed_by(["03"]) == ["keycloak"]
+    assert needed_by(["03"]) == ["redis", "keycloak"]
+    assert needed_by(["05"]) == ["postgres", "kafka", "rabbitmq"]
     assert "nginx" in needed_by(["06"])
     assert needed_by(["99"]) == []
+
+
+def test_every_exercise_s_servers_are_started_for_its_chapter() -> None:
+    """`course services up --chapter NN` starts at least what chapter NN's exercises need."""
+    for exercise in catalogue().values():
+        missing = set(exercise.servers) - set(needed_by([exercise.id[:2]]))
+        assert not missing, f"{exercise.id} needs {sorted(missing)}: add its chapter to them"
 
 
 @pytest.mark.parametrize("name", list(SERVERS))

@@ -67,10 +67,10 @@ def test_an_unknown_chapter_is_a_clear_error(isolated_env: Path) -> None:
 
 
 def test_status_of_a_chapter_names_only_its_servers(isolated_env: Path) -> None:
-    """Chapter 03 needs Keycloak alone; on the isolated (unused) port it is reported down."""
+    """Chapter 03 needs Redis and Keycloak; on the isolated (unused) ports both are reported down."""
     result = runner.invoke(app, ["services", "status", "--chapter", "03"])
     assert result.exit_code == 1
-    assert "course services up keycloak" in result.output
+    assert "course services up redis keycloak" in result.output
     assert "postgres" not in result.output
 
 
@@ -78,4 +78,5 @@ def test_up_without_heavy_servers_leaves_keycloak_alone(isolated_env: Path) -> N
     """`./dev test` starts the chapters' light servers up front and leaves Keycloak to its tests."""
     result = runner.invoke(app, ["services", "up", "--chapter", "03", "--no-heavy"])
     assert result.exit_code == 0, result.output
-    assert "nothing to start" in result.output
+    assert "redis: healthy" in result.output
+    assert "keycloak" not in result.output

@@ -164,8 +164,10 @@ def test_falsy_values_are_values(redis: redis.Redis, prefix: str, falsy: Any) ->
 def test_lease_is_extended_through_a_fetch_longer_than_its_ttl(
     redis: redis.Redis, prefix: str, settings: Settings
 ) -> None:
-    fetcher = CountingFetcher(settings.database_url, 0.3)
-    cache = SingleFlightCache(redis, prefix=prefix, lock_ttl_ms=60, recheck_seconds=0.01)
+    # The fetch outlives five leases. The lease is 300 ms, heartbeat every 100 ms: long enough
+    # that a loaded 2-core CI machine never stalls the heartbeat past it (60 ms once did).
+    fetcher = CountingFetcher(settings.database_url, 1.5)
+    cache = SingleFlightCache(redis, prefix=prefix, lock_ttl_ms=300, recheck_seconds=0.01)
     results = run_together(10, lambda: cache.get_or_compute("slow", fetcher, deadline=30))
     assert results == ["profile"] * 10
     assert fetcher.calls == 1  # the guide's port lets a second fetcher in here

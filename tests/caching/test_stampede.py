@@ -182,7 +182,8 @@ def test_hung_fetcher_waiters_give_up_at_their_deadline(redis: redis.Redis, pref
         release.wait(timeout=30)  # stands for a query hung for 10 s
         return "late"
 
-    cache = SingleFlightCache(redis, prefix=prefix, lock_ttl_ms=100)
+    # 300 ms lease (100 ms heartbeat): short, yet no stall of a loaded runner lets a waiter in.
+    cache = SingleFlightCache(redis, prefix=prefix, lock_ttl_ms=300)
     holder = threading.Thread(target=cache.get_or_compute, args=("hung", hung_fetch, 30))
     holder.start()
     try:

@@ -1,0 +1,2 @@
+"""Chapter 04's fixtures: one definition each, in ``course.testing.<topic>``, shared with the grading
+tests (``grading/04_microservices/conftest.py`` imports the same names)."""

@@ -116,12 +116,28 @@ def _rabbitmq(settings: Settings, marker: str) -> list[str]:
     return [f"rabbitmq vhost {name}" for name in names]
 
 
+def _etcd(settings: Settings, marker: str) -> list[str]:
+    from reference.microservices.etcd import etcd_client
+
+    client = etcd_client(settings.url_for("etcd"), timeout=10.0)
+    try:
+        # Keys only, every key ("\0" to "\0" is etcd's whole keyspace): the run's names are inside them.
+        every = client.get("\0", metadata=True, range_end="\0", keys_only=True)
+        keys = [meta["key"] for _value, meta in every if marker.encode() in meta["key"]]
+        for key in keys:
+            client.delete(key)
+    finally:
+        client.session.close()
+    return [f"{len(keys)} etcd key(s) *{marker}*"] if keys else []
+
+
 _REMOVERS: Final[dict[str, Callable[[Settings, str], list[str]]]] = {
     "postgres": _postgres,
     "mongo": _mongo,
     "redis": _redis,
     "kafka": _kafka,
     "rabbitmq": _rabbitmq,
+    "etcd": _etcd,
 }
 
 

@@ -25,6 +25,7 @@ How the versions are learnt:
 - RabbitMQ: the ``product`` and ``version`` server properties of the AMQP handshake.
 - nginx: its own status location (``/course-cache-status``, answered without the origin) over
   httpx; the version is the ``Server`` header's (``nginx/1.22.1``).
+- etcd: the maintenance ``Status`` call over etcd3gw (etcd's JSON gateway) → its ``version``.
 - Keycloak: the course realm's OpenID discovery document must answer (the realm is loaded), and the
   version is the one the login page's resource paths carry (``/resources/<version>/…``).
 """
@@ -305,3 +306,25 @@ def probe_nginx(url: str, timeout: float = 3.0) -> ProbeResult:
     if flavour != "nginx":
         raise RuntimeError(f"{url} answers as {response.headers.get('server')!r}, not nginx")
     return ProbeResult("nginx", version or "unknown", rtt)
+
+
+def probe_etcd(url: str, timeout: float = 3.0) -> ProbeResult:
+    """etcd's maintenance ``Status`` over etcd3gw → ("etcd", "3.4.23").
+
+    Another HTTP server on the port is an error, not a registry: the answer must be etcd's status
+    (a cluster header and a version), which nothing else on ``/v3/maintenance/status`` returns.
+    """
+    from reference.microservices.etcd import etcd_client
+
+    client = etcd_client(url, timeout)
+    try:
+        start = time.perf_counter()
+        status = client.status()
+        rtt = _elapsed_ms(start)
+    finally:
+        client.session.close()
+    header = status.get("header") if isinstance(status, dict) else None
+    version = status.get("version") if isinstance(status, dict) else None
+    if not isinstance(header, dict) or "cluster_id" not in header or not isinstance(version, str):
+        raise RuntimeError(f"{url} answers, but not as etcd")
+    return ProbeResult("etcd", version, rtt)

@@ -130,6 +130,16 @@ REGISTRY: Final[tuple[Server, ...]] = (
         # (course/services/native/nginx/cache.conf.template).
         extra=MappingProxyType({"CACHE_ORIGIN_PORT": "18091"}),
     ),
+    Server(
+        name="etcd",
+        title="etcd 3.4 (service registry)",
+        variable="ETCD_URL",
+        default="http://127.0.0.1:12379",
+        probe=probes.probe_etcd,
+        native="course.services.native.etcd:EtcdServer",
+        compose_service="etcd",
+        chapters=("04",),
+    ),
 )
 
 SERVERS: Final[Mapping[str, Server]] = MappingProxyType({s.name: s for s in REGISTRY})

@@ -140,7 +140,7 @@ def test_every_service_has_a_healthcheck_a_pinned_image_and_a_named_volume(
         assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
         image = service["image"]
         # An exact release ("15.14", "3.10.8-management"), never "latest" or a bare major version.
-        assert re.fullmatch(r"[\w./-]+:\d+\.\d+(\.\d+)?(-[a-z]+)?", image), (
+        assert re.fullmatch(r"[\w./-]+:v?\d+\.\d+(\.\d+)?(-[a-z]+)?", image), (
             f"{name}: pin an exact tag, not {image!r}"
         )
         # Bind mounts of the repository's files (the Keycloak realm) are not where data lives.

@@ -55,6 +55,7 @@ def test_every_server_has_a_variable_with_a_default() -> None:
         "rabbitmq",
         "keycloak",
         "nginx",
+        "etcd",
     ]
     assert set(SERVER_VARIABLES.values()) <= set(DEFAULTS)
 

@@ -33,6 +33,7 @@ EXPECTED = {
     "rabbitmq": ("RabbitMQ", r"3\.10\.\d+"),
     "keycloak": ("Keycloak", r"26\.7\.3 \(realm course loaded\)"),
     "nginx": ("nginx", r"1\.22\.\d+"),
+    "etcd": ("etcd", r"3\.4\.\d+"),
 }
 
 

@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -148,12 +148,15 @@ class RunResult:
         return next((t for t in self.tests if t.counted and not t.passed), None)
 
 
-def pytest_command(exercise: Exercise) -> list[str]:
+def pytest_command(exercise: Exercise, only: Sequence[str] = ()) -> list[str]:
+    """The pytest command line of a grading run; ``only`` limits it to those test functions (all
+    their parametrisations)."""
+    test_file = str(REPO_ROOT / exercise.test)
     command = [
         sys.executable,
         "-m",
         "pytest",
-        str(REPO_ROOT / exercise.test),
+        *([f"{test_file}::{name}" for name in only] or [test_file]),
         "-q",
         "--no-header",
         "-p",
@@ -289,6 +292,7 @@ def run_grading(
     sandboxed: bool = False,
     tag: str | None = None,
     stop_at_first_failure: bool = False,
+    only: Sequence[str] = (),
 ) -> RunResult:
     """Run ``exercise``'s grading tests with ``root`` as the exercises folder; never raises for them.
 
@@ -298,13 +302,14 @@ def run_grading(
     run's tag when the caller made credentials for it (default: a new one).
     ``stop_at_first_failure`` stops at the first failing test (pytest ``-x``): enough to show a decoy
     is caught without paying for the rest of its tests, which are reported as not run.
+    ``only`` runs just those test functions (``course verify`` tries a decoy's named catchers first).
     """
     tag = tag or new_run_tag()
     token = secrets.token_hex(16)
     with tempfile.TemporaryDirectory(prefix="course-run-") as scratch:
         report = Path(scratch) / "report.jsonl"
         log = Path(scratch) / "output.txt"
-        inner = pytest_command(exercise) + (["-x"] if stop_at_first_failure else [])
+        inner = pytest_command(exercise, only) + (["-x"] if stop_at_first_failure else [])
         if sandboxed:
             copy = sandbox.copy_submission(root, Path(scratch) / "job" / "exercises")
             child_env = {

@@ -6,10 +6,17 @@ timeout); every test PASSES on the solution; and every decoy (a deliberately wro
 least one test. Decoys run from a temporary copy of ``exercises/`` with the exercise file replaced.
 Runs go two at a time (the course machines have two cores). A whole verify takes many minutes, so each
 run is reported as it ends and each exercise's verdict as soon as its last run ends.
+
+A decoy's docstring says which test catches it ("Caught by test_x"). Those tests run first, alone: one
+of them failing is proof enough, and it skips the fixtures of every test before them. Only when none
+of them fails (the docstring is stale, or names no test) does the decoy run against the whole file,
+stopping at its first failure — so a wrong docstring costs time, never a wrong verdict.
 """
 
 from __future__ import annotations
 
+import ast
+import re
 import shutil
 import tempfile
 from collections import Counter
@@ -108,6 +115,38 @@ class Finished:
         return f"{self.exercise.id:<5} {label}: {state} · {progress}"
 
 
+def named_catchers(exercise: Exercise, decoy: str) -> tuple[str, ...]:
+    """The grading file's test functions that the decoy's docstring names, in file order."""
+    doc = ast.get_docstring(ast.parse((REPO_ROOT / decoy).read_text())) or ""
+    named = set(re.findall(r"\btest_\w+", doc))
+    tree = ast.parse((REPO_ROOT / exercise.test).read_text())
+    tests = [
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.name.startswith("test_")
+    ]
+    return tuple(name for name in tests if name in named)
+
+
+def run_decoy(exercise: Exercise, decoy: str, root: Path, timeout: float) -> RunResult:
+    """The decoy's named catchers first; the whole file (to its first failure) if none fails."""
+    catchers = named_catchers(exercise, decoy)
+    if catchers:
+        first = run_grading(
+            exercise, root, timeout=timeout, stop_at_first_failure=True, only=catchers
+        )
+        if first.first_failure is not None or first.timed_out or first.collect_error is not None:
+            return first
+    return run_grading(exercise, root, timeout=timeout, stop_at_first_failure=True)
+
+
+def _run(exercise: Exercise, answer: str, root: Path, timeout: float) -> RunResult:
+    if answer in ("stub", "solution"):
+        return run_grading(exercise, root, timeout=timeout)
+    return run_decoy(exercise, answer, root, timeout)
+
+
 def _decoy_root(exercise: Exercise, decoy: str, scratch: Path) -> Path:
     root = scratch / Path(decoy).stem
     shutil.copytree(REPO_ROOT / "exercises", root, ignore=shutil.ignore_patterns("__pycache__"))
@@ -139,14 +178,7 @@ def verify(
         results: dict[str, dict[str, RunResult]] = {}
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             futures: dict[Future[RunResult], tuple[Exercise, str]] = {
-                # A decoy needs one failing test to be caught: its run stops there.
-                pool.submit(
-                    run_grading,
-                    exercise,
-                    root,
-                    timeout=timeout,
-                    stop_at_first_failure=answer not in ("stub", "solution"),
-                ): (exercise, answer)
+                pool.submit(_run, exercise, answer, root, timeout): (exercise, answer)
                 for exercise, answer, root in jobs
             }
             try:

@@ -11,7 +11,8 @@ from course.cli import app
 from course.harness import catalogue as cat
 from course.harness.loader import catalogue
 from course.harness.runner import RunResult, TestOutcome, run_grading
-from course.harness.verify import Verdict, _decoy_root
+from course.harness.verify import Verdict, _decoy_root, named_catchers, run_decoy
+from reference.config import REPO_ROOT
 
 HEALTH = catalogue()["00.1"]
 
@@ -95,3 +96,39 @@ def test_a_decoy_run_stops_at_its_first_failing_test(tmp_path: Path) -> None:
     assert set(outcomes[first + 1 :]) == {"not run"}, outcomes
     assert not result.ended_early
     assert result.passed < result.total
+
+
+def test_a_decoy_runs_only_the_tests_its_docstring_names_when_one_of_them_catches_it(
+    tmp_path: Path,
+) -> None:
+    """``Caught by test_returns_a_level`` in the docstring: that test runs alone and catches it, so the
+    fixtures and tests before it in the file are never paid for."""
+    exercise = catalogue()["01.1"]
+    decoy = tmp_path / "rmm_level__names_its_catcher.py"
+    source = (REPO_ROOT / exercise.solution).read_text()
+    decoy.write_text(
+        '"""Decoy: returns a string. Caught by test_returns_a_level."""\n'
+        + source
+        + "\n\n_real = classify\n\n\ndef classify(*args, **kwargs):  # type: ignore[no-untyped-def]\n"
+        + "    return str(_real(*args, **kwargs))\n"
+    )
+    assert named_catchers(exercise, str(decoy)) == ("test_returns_a_level",)
+    result = run_decoy(exercise, str(decoy), _decoy_root(exercise, str(decoy), tmp_path), 120)
+    assert {t.name.split("[")[0] for t in result.tests} == {"test_returns_a_level"}
+    assert result.first_failure is not None
+
+
+def test_a_decoy_whose_docstring_names_the_wrong_test_is_still_caught_by_the_whole_file(
+    tmp_path: Path,
+) -> None:
+    """A stale docstring costs a second run, never a wrong verdict."""
+    exercise = catalogue()["01.1"]
+    real = next(d for d in exercise.decoys if d.endswith("__verbs_before_paths.py"))
+    decoy = tmp_path / "rmm_level__stale_docstring.py"
+    body = (REPO_ROOT / real).read_text().split('"""', 2)[2]
+    decoy.write_text('"""Decoy: caught by test_returns_a_level (it is not)."""' + body)
+    assert named_catchers(exercise, str(decoy)) == ("test_returns_a_level",)
+    result = run_decoy(exercise, str(decoy), _decoy_root(exercise, str(decoy), tmp_path), 120)
+    caught = result.first_failure
+    assert caught is not None
+    assert caught.name.startswith("test_classifies_each_trace"), caught

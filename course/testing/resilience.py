@@ -6,6 +6,7 @@
   hit count. One server per session (``flaky_server``): starting uvicorn per test would cost more than
   the tests.
 - ``dead_url``: a loopback URL nothing listens on (connection refused: "the dependency is down").
+- ``manual_clock``: a :class:`ManualClock` the test advances by hand (the breaker's injected clock).
 """
 
 from __future__ import annotations
@@ -17,6 +18,24 @@ import pytest
 
 if TYPE_CHECKING:
     from reference.microservices.flaky import FlakyUpstream
+
+
+class ManualClock:
+    """Seconds that move only when the test says so: the reset timeout passes without sleeping."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def manual_clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture(scope="session")

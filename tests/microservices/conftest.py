@@ -1,6 +1,6 @@
 """Chapter 04's fixtures: one definition each, in ``course.testing.<topic>``, shared with the grading
 tests (``grading/04_microservices/conftest.py`` imports the same names)."""
 
-from course.testing.resilience import dead_url, flaky, flaky_server
+from course.testing.resilience import dead_url, flaky, flaky_server, manual_clock
 
-__all__ = ["dead_url", "flaky", "flaky_server"]
+__all__ = ["dead_url", "flaky", "flaky_server", "manual_clock"]

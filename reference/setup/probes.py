@@ -26,6 +26,8 @@ How the versions are learnt:
 - nginx: its own status location (``/course-cache-status``, answered without the origin) over
   httpx; the version is the ``Server`` header's (``nginx/1.22.1``).
 - etcd: the maintenance ``Status`` call over etcd3gw (etcd's JSON gateway) → its ``version``.
+- Envoy: the course gateway's marker route (``/__course_gateway__``) over httpx, then the admin
+  interface's ``/server_info`` (``ENVOY_ADMIN_URL``) for the version Envoy reports.
 - Keycloak: the course realm's OpenID discovery document must answer (the realm is loaded), and the
   version is the one the login page's resource paths carry (``/resources/<version>/…``).
 """
@@ -328,3 +330,32 @@ def probe_etcd(url: str, timeout: float = 3.0) -> ProbeResult:
     if not isinstance(header, dict) or "cluster_id" not in header or not isinstance(version, str):
         raise RuntimeError(f"{url} answers, but not as etcd")
     return ProbeResult("etcd", version, rtt)
+
+
+def probe_envoy(url: str, timeout: float = 3.0) -> ProbeResult:
+    """The course gateway's marker route, then Envoy's admin ``/server_info`` → ("Envoy", "1.40.0").
+
+    The marker (``/__course_gateway__`` answering "course gateway", a direct response of the course's
+    configuration) tells our gateway from any other server on the port; the version is the one the
+    running Envoy reports on its admin interface (``ENVOY_ADMIN_URL``).
+    """
+    import httpx
+
+    from reference.config import get_settings
+
+    with httpx.Client(timeout=timeout) as client:
+        start = time.perf_counter()
+        response = client.get(f"{url.rstrip('/')}/__course_gateway__")
+        rtt = _elapsed_ms(start)
+        response.raise_for_status()
+        if response.text.strip() != "course gateway":
+            raise RuntimeError(f"{url} answers, but not with the course's Envoy configuration")
+        admin = get_settings()["ENVOY_ADMIN_URL"].rstrip("/")
+        info = client.get(f"{admin}/server_info")
+        info.raise_for_status()
+    # "version": "<sha>/1.40.0/Clean/RELEASE/BoringSSL"
+    build = str(info.json().get("version", ""))
+    parts = build.split("/")
+    if len(parts) < 2:
+        raise RuntimeError(f"{admin}/server_info names no Envoy version: {build!r}")
+    return ProbeResult("Envoy", parts[1], rtt)

@@ -140,6 +140,19 @@ REGISTRY: Final[tuple[Server, ...]] = (
         compose_service="etcd",
         chapters=("04",),
     ),
+    Server(
+        name="envoy",
+        title="Envoy 1.40 (API gateway)",
+        variable="GATEWAY_URL",
+        default="http://127.0.0.1:18100",
+        probe=probes.probe_envoy,
+        native="course.services.native.envoy:EnvoyServer",
+        compose_service="envoy",
+        chapters=("04",),
+        # Envoy's admin interface (stats, readiness, server_info): loopback only. Its upstreams are
+        # the demo services (python -m reference.microservices.demo) on 127.0.0.1:18111-18113.
+        extra=MappingProxyType({"ENVOY_ADMIN_URL": "http://127.0.0.1:18101"}),
+    ),
 )
 
 SERVERS: Final[Mapping[str, Server]] = MappingProxyType({s.name: s for s in REGISTRY})

@@ -56,6 +56,7 @@ def test_every_server_has_a_variable_with_a_default() -> None:
         "keycloak",
         "nginx",
         "etcd",
+        "envoy",
     ]
     assert set(SERVER_VARIABLES.values()) <= set(DEFAULTS)
 

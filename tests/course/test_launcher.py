@@ -132,7 +132,7 @@ def test_free_port_has_no_holder() -> None:
 def test_unknown_name_lists_the_valid_ones() -> None:
     with pytest.raises(
         ServiceError,
-        match="valid names are: postgres, mongo, redis, kafka, rabbitmq, keycloak, nginx, etcd",
+        match="valid names are: postgres, mongo, redis, kafka, rabbitmq, keycloak, nginx, etcd, envoy",
     ):
         validate_names(["postgres", "mysql"])
 
@@ -148,6 +148,7 @@ def test_names_come_back_in_canonical_order() -> None:
         "keycloak",
         "nginx",
         "etcd",
+        "envoy",
     ]
 
 

@@ -34,6 +34,7 @@ EXPECTED = {
     "keycloak": ("Keycloak", r"26\.7\.3 \(realm course loaded\)"),
     "nginx": ("nginx", r"1\.22\.\d+"),
     "etcd": ("etcd", r"3\.4\.\d+"),
+    "envoy": ("Envoy", r"1\.40\.\d+"),
 }
 
 

@@ -133,6 +133,8 @@ def throwaway_envoy(config: Mapping[str, Any], *, admin_port: int) -> Iterator[R
                 "--log-level",
                 "warn",
                 "--disable-hot-restart",  # no shared memory: several Envoys run side by side
+                "--file-flush-interval-msec",  # the access log reaches the file within 50 ms
+                "50",
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -65,6 +66,20 @@ MARKER_PATH = "/__course_gateway__"
 MARKER_BODY = "course gateway"
 USERS_PREFIX = "/api/v1/users"
 PER_MINUTE = 100  # the guide's rate-limiting plugin: minute: 100
+
+
+def _seconds(value: float, what: str) -> str:
+    """An Envoy duration from a number of seconds; NaN, infinities and out-of-range are refused."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0.001 <= value <= 3600
+    ):
+        raise ValueError(
+            f"{what} must be a finite number of seconds in [0.001, 3600], got {value!r}"
+        )
+    return f"{value:.3f}s"
 
 
 def _percent(value: int = 100) -> Config:
@@ -98,6 +113,12 @@ def require_jwt() -> Config:
 
 def per_consumer_limit(per_minute: int = PER_MINUTE) -> Config:
     """Per-route ``local_ratelimit``: ``per_minute`` requests per verified ``sub``, then 429."""
+    if (
+        isinstance(per_minute, bool)
+        or not isinstance(per_minute, int)
+        or not 0 < per_minute <= 10**6
+    ):
+        raise ValueError(f"per_minute must be an int in 1..1000000, got {per_minute!r}")
     bucket = {"max_tokens": per_minute, "tokens_per_fill": per_minute, "fill_interval": "60s"}
     return {
         "@type": RATELIMIT_TYPE,
@@ -149,7 +170,7 @@ def user_routes(cluster: str, *, timeout_s: float = 2.0) -> list[Config]:
     The path reaches the service as the client sent it (no prefix rewrite), and ``/api/v1/usersX``
     is not this route (``path_separated_prefix``).
     """
-    timeout = f"{timeout_s:g}s"
+    timeout = _seconds(timeout_s, "timeout_s")
     return [
         {
             "name": "users_health",
@@ -180,7 +201,7 @@ def service_routes(prefix: str, cluster: str, *, timeout_s: float = 2.0) -> list
             "match": {"path_separated_prefix": prefix},
             "route": {
                 "cluster": cluster,
-                "timeout": f"{timeout_s:g}s",
+                "timeout": _seconds(timeout_s, "timeout_s"),
                 "retry_policy": idempotent_retries(),
             },
             "typed_per_filter_config": {
@@ -205,7 +226,7 @@ def fault(*, delay_ms: int = 0, abort_status: int = 0, percent: int = 100) -> Co
     config: Config = {"@type": FAULT_TYPE}
     if delay_ms:
         config["delay"] = {
-            "fixed_delay": f"{delay_ms / 1000:g}s",
+            "fixed_delay": _seconds(delay_ms / 1000, "delay_ms / 1000"),
             "percentage": {"numerator": percent, "denominator": "HUNDRED"},
         }
     if abort_status:

@@ -1,0 +1,64 @@
+"""Fixtures and helpers chapter 04's gateway tests and grading share (``tests/microservices/conftest.py``
+and ``grading/04_microservices/conftest.py`` import them).
+
+- :func:`gateway_issuer` / ``issuer``: a token issuer with a fresh Ed25519 key ring (chapter 03's
+  :class:`~reference.auth.keys.KeyRing`); its JWKS is what the gateway verifies against.
+- :func:`edge`: a throwaway Envoy (:mod:`reference.microservices.envoy`) whose routes and
+  ``jwt_authn`` config are given — the reference's, the guide's translation or a learner's — in
+  front of one upstream (cluster ``users``), with the chapter's filter chain around them.
+- :func:`bearer`: the ``Authorization`` header for a token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from reference.auth.keys import KeyRing, generate_key
+from reference.auth.tokens import TokenIssuer
+from reference.microservices.envoy import RunningEnvoy, throwaway_envoy
+from reference.microservices.gateway import Config, bootstrap, cluster
+from reference.setup.ports import free_port
+
+ISSUER = "https://users.course.test"
+AUDIENCE = "course-gateway"
+
+
+def gateway_issuer(issuer: str = ISSUER, **options: Any) -> TokenIssuer:
+    """A token issuer with a fresh key ring (EdDSA), short-lived access tokens by default."""
+    return TokenIssuer(KeyRing(generate_key("EdDSA")), issuer, AUDIENCE, **options)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+@contextmanager
+def edge(
+    upstream_url: str,
+    routes: Sequence[Config],
+    jwt: Config | None,
+    *,
+    clusters: Sequence[Config] | None = None,
+    with_fault: bool = False,
+) -> Iterator[RunningEnvoy]:
+    """A throwaway Envoy with ``routes`` (cluster ``users`` → ``upstream_url``) and ``jwt``."""
+    admin = free_port()
+    config = bootstrap(
+        port=free_port(),
+        admin_port=admin,
+        routes=routes,
+        clusters=clusters if clusters is not None else [cluster("users", [upstream_url])],
+        jwt=jwt,
+        with_fault=with_fault,
+    )
+    with throwaway_envoy(config, admin_port=admin) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def issuer() -> TokenIssuer:
+    return gateway_issuer()

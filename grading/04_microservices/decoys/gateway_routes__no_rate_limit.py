@@ -1,0 +1,51 @@
+"""Decoy for 04.3: routes and JWT right, no rate limit at all — the 101st request of a minute reaches the service. Caught by test_the_101st_request_of_a_consumer_is_429."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def gateway_routes(cluster: str, timeout_s: float) -> list[dict[str, Any]]:
+    """The virtual host's routes (Envoy ``config.route.v3.Route`` objects) for the users service."""
+    import yaml
+
+    # The users route as Envoy YAML: everything on one route.
+    users_route = """
+name: users
+match:
+  path_separated_prefix: /api/v1/users   # /api/v1/users and /api/v1/users/..., not /api/v1/usersX
+route:
+  cluster: {cluster}
+  timeout: {timeout}
+  retry_policy:
+    retry_on: 5xx,reset,connect-failure
+    num_retries: 2
+    retriable_request_headers:             # only these methods: a retried POST may run twice
+    - name: ":method"
+      string_match: {{safe_regex: {{regex: "GET|HEAD"}}}}
+typed_per_filter_config:
+  envoy.filters.http.jwt_authn:
+    "@type": type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig
+    requirement_name: user
+"""
+    timeout = f"{float(timeout_s):.3f}s"
+    health = {"match": {"path": "/health"}, "route": {"cluster": cluster, "timeout": timeout}}
+    users = yaml.safe_load(users_route.format(cluster=cluster, timeout=timeout))
+    return [health, users]
+
+
+def jwt_authn(issuer: str, audience: str, jwks: dict[str, Any]) -> dict[str, Any]:
+    """The ``jwt_authn`` filter's configuration (``JwtAuthentication``, without its ``@type``)."""
+    import json
+
+    return {
+        "providers": {
+            "users": {
+                "issuer": issuer,
+                "audiences": [audience],
+                "local_jwks": {"inline_string": json.dumps(jwks)},
+                "payload_in_metadata": "claims",
+            }
+        },
+        "requirement_map": {"user": {"provider_name": "users"}},
+    }

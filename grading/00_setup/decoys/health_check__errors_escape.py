@@ -1,5 +1,8 @@
 """Decoy for 00.1: makes a real request, but lets the client's error escape instead of answering
-"unhealthy" (the caller of a health check then crashes exactly when the server is down)."""
+"unhealthy" (the caller of a health check then crashes exactly when the server is down).
+
+Caught by test_closed_port_is_unhealthy_not_an_exception.
+"""
 
 from __future__ import annotations
 

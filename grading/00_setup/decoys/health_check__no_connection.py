@@ -1,4 +1,7 @@
-"""Decoy for 00.1: says every server is healthy without ever connecting to it."""
+"""Decoy for 00.1: says every server is healthy without ever connecting to it.
+
+Caught by test_closed_port_is_unhealthy_not_an_exception.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 00.1: only checks that the TCP port accepts a connection, so any program listening there
-(another server, a leftover process) counts as a healthy server."""
+(another server, a leftover process) counts as a healthy server.
+
+Caught by test_another_server_on_the_port_is_not_healthy.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 00.1: opens its PostgreSQL connection with psycopg.connect(url) and no connect_timeout,
-so a server that accepts and never answers hangs the check — caught by test_a_server_that_never_answers…."""
+so a server that accepts and never answers hangs the check — caught by test_a_server_that_never_answers….
+
+Caught by test_another_server_on_the_port_is_not_healthy.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 01.2: the guide's handler — string parameters, no bounds, unchecked sort, and
-``meta.total`` taken from an array (undefined, so it vanishes)."""
+``meta.total`` taken from an array (undefined, so it vanishes).
+
+Caught by test_rejects_out_of_bounds_and_unknown_parameters.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 01.2: str.isdigit() before int(), which says yes to "²" and then int() raises a bare
-ValueError, not InvalidQuery — caught by the limit=² case."""
+ValueError, not InvalidQuery — caught by the limit=² case.
+
+Caught by test_rejects_out_of_bounds_and_unknown_parameters.
+"""
 
 from __future__ import annotations
 

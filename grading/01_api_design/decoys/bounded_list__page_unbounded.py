@@ -1,5 +1,8 @@
 """Decoy for 01.2: page has no upper bound, so page=10^19 makes OFFSET overflow bigint and the
-database error escapes (a 500) — caught by the page=10000000000000000000 case."""
+database error escapes (a 500) — caught by the page=10000000000000000000 case.
+
+Caught by test_rejects_out_of_bounds_and_unknown_parameters.
+"""
 
 from __future__ import annotations
 

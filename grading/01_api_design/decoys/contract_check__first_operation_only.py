@@ -1,6 +1,9 @@
 """Decoy for 01.7: each broken field reported once, under the first operation found, as if a
 component had one client — caught by the tests where a component (UserOut, PageMeta, Link …)
-serves several operations."""
+serves several operations.
+
+Caught by test_a_removed_response_field_is_reported_for_every_operation_returning_it.
+"""
 
 from __future__ import annotations
 

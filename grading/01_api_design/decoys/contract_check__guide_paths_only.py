@@ -1,6 +1,9 @@
 """Decoy for 01.7: the guide's idea of the contract, its list of paths (its YAML's one schema $ref
 points at a component it never defines), so only removed operations are reported — caught by
-every schema and parameter test."""
+every schema and parameter test.
+
+Caught by test_a_removed_response_field_is_reported_for_every_operation_returning_it.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
 """Decoy for 01.7: schemas compared as written, a $ref taken as an opaque string (equal strings,
 equal schemas), so nothing inside components/ is ever compared — caught by the
-removed-response-field, new-required-request-field, changed-type and bad-$ref tests."""
+removed-response-field, new-required-request-field, changed-type and bad-$ref tests.
+
+Caught by test_a_removed_response_field_is_reported_for_every_operation_returning_it.
+"""
 
 from __future__ import annotations
 

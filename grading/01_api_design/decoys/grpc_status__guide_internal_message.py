@@ -1,5 +1,8 @@
 """Decoy for 01.6, from the guide: ``callback({ code: grpc.status.INTERNAL, message: error.message })``
-— every failure is INTERNAL and the client reads the exception's text. It must fail."""
+— every failure is INTERNAL and the client reads the exception's text. It must fail.
+
+Caught by test_each_database_error_gets_its_status.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 01.6: picks the status by searching the error's text ("duplicate key", "foreign key" …)
-instead of its SQLSTATE — caught by the cases worded differently from PostgreSQL's own messages."""
+instead of its SQLSTATE — caught by the cases worded differently from PostgreSQL's own messages.
+
+Caught by test_each_database_error_gets_its_status.
+"""
 
 from __future__ import annotations
 

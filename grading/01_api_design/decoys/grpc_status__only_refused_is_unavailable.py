@@ -1,5 +1,8 @@
 """Decoy for 01.6: the SQLSTATE table is right, but only a missing SQLSTATE (connection refused) is
-UNAVAILABLE — class 08 errors fall through to INTERNAL; caught by "connection failure (class 08)"."""
+UNAVAILABLE — class 08 errors fall through to INTERNAL; caught by "connection failure (class 08)".
+
+Caught by test_each_database_error_gets_its_status.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 01.6: every status code right, but the message is the database's own text
-(``str(exc.orig)``) — table and constraint names reach the client. It must fail."""
+(``str(exc.orig)``) — table and constraint names reach the client. It must fail.
+
+Caught by test_non_database_errors_are_internal.
+"""
 
 from __future__ import annotations
 

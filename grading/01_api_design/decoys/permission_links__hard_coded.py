@@ -1,5 +1,8 @@
 """Decoy for 01.4: the guide's HATEOAS links — hard-coded hrefs (no prefix) and every action
-offered to every caller."""
+offered to every caller.
+
+Caught by test_links_follow_the_callers_permissions.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 01.3: the guide's error handling — validation is 400 (its ``validate()``), a 500
-carries ``error.message``, and no 401/429/503 gets the header its status requires."""
+carries ``error.message``, and no 401/429/503 gets the header its status requires.
+
+Caught by test_exception_to_problem_table.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 01.3: tells a check violation from a conflict by searching the message for "check
-constraint" instead of reading the SQLSTATE — a not-null violation (23502) becomes 409, not 422."""
+constraint" instead of reading the SQLSTATE — a not-null violation (23502) becomes 409, not 422.
+
+Caught by test_exception_to_problem_table.
+"""
 
 from __future__ import annotations
 

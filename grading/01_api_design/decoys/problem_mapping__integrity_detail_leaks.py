@@ -1,5 +1,8 @@
 """Decoy for 01.3: every status right, but an integrity error's detail is PostgreSQL's DETAIL line
-("Key (lower(email))=(…) already exists"), which shows another user's e-mail — caught by the leak test."""
+("Key (lower(email))=(…) already exists"), which shows another user's e-mail — caught by the leak test.
+
+Caught by test_no_problem_leaks_the_exception_text.
+"""
 
 from __future__ import annotations
 

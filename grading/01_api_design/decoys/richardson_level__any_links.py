@@ -1,5 +1,8 @@
 """Decoy for 01.1: level 3 as soon as ANY 2xx document has links (``any()`` where the rule says
-every one) — caught by the trace "verbs_with_links_on_some_responses"."""
+every one) — caught by the trace "verbs_with_links_on_some_responses".
+
+Caught by test_classifies_each_trace.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 01.1: the guide's table read literally — "Level 2 uses GET/POST/PUT/DELETE, Level 3
-has links" — so a GET-only tunnel counts as level 2 and any links count as level 3."""
+has links" — so a GET-only tunnel counts as level 2 and any links count as level 3.
+
+Caught by test_classifies_each_trace.
+"""
 
 from __future__ import annotations
 

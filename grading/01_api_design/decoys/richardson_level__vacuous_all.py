@@ -1,5 +1,8 @@
 """Decoy for 01.1: ``all()`` over the 2xx documents without checking there is one, so a trace with
-no 2xx document (only 204s and errors) is "level 3" — caught by "verbs_with_no_documents_at_all"."""
+no 2xx document (only 204s and errors) is "level 3" — caught by "verbs_with_no_documents_at_all".
+
+Caught by test_classifies_each_trace.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 01.1: looks at the verbs before the paths, so several verbs on ONE path count as
-level 2 — caught by the trace "verbs_on_one_path" (one path is level 0 whatever the verb)."""
+level 2 — caught by the trace "verbs_on_one_path" (one path is level 0 whatever the verb).
+
+Caught by test_classifies_each_trace.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 01.8: the guide's own user.proto (package `user`, Timestamp not imported, four messages
-never defined), which protoc refuses — caught by every test (the proto must compile as user.v1)."""
+never defined), which protoc refuses — caught by every test (the proto must compile as user.v1).
+
+Caught by test_it_compiles_in_package_user_v1_with_every_rpc.
+"""
 
 from __future__ import annotations
 

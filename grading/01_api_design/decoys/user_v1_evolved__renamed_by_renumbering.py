@@ -1,5 +1,8 @@
 """Decoy for 01.8: renames name by retiring number 3 and adding display_name as field 7, so the name
-is lost between old and new bytes — caught by test_old_users_… and test_new_users_read_the_same_…"""
+is lost between old and new bytes — caught by test_old_users_… and test_new_users_read_the_same_…
+
+Caught by test_old_users_read_the_same_with_your_schema.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 01.5: one query, right type — but returns the rows in the database's order, dropping
-misses, so results land on the wrong keys. It must fail."""
+misses, so results land on the wrong keys. It must fail.
+
+Caught by test_keeps_key_order_and_answers_none_for_a_miss.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 01.5, from the guide: ``new Map(users.map(u => [u.id, u]))`` looked up with the string
-keys — the map's keys are UUIDs, so every result is None (and 'x' reaches PostgreSQL). It must fail."""
+keys — the map's keys are UUIDs, so every result is None (and 'x' reaches PostgreSQL). It must fail.
+
+Caught by test_keeps_key_order_and_answers_none_for_a_miss.
+"""
 
 from __future__ import annotations
 

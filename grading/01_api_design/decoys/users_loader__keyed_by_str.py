@@ -1,5 +1,8 @@
 """Decoy for 01.5: fixes the guide's type mismatch by keying the map with ``str(row.id)`` and reading
-it with the raw key — an upper-case key misses its user; caught by test_any_spelling_of_a_uuid…."""
+it with the raw key — an upper-case key misses its user; caught by test_any_spelling_of_a_uuid….
+
+Caught by test_any_spelling_of_a_uuid_finds_its_row.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
 """Decoy for 02.7: the fence checked in Python — SELECT the fence, compare, then UPDATE. Right one
 writer at a time, but a racing writer reads the old fence before the newer token commits and then
-overwrites it. Caught by the one-statement race test."""
+overwrites it. Caught by the one-statement race test.
+
+Caught by test_the_check_and_the_write_are_one_statement.
+"""
 
 from __future__ import annotations
 

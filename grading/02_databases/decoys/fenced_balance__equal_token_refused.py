@@ -1,6 +1,9 @@
 """Decoy for 02.7: the fence compared strictly (``fence < :fence``). Stale holders are refused, but so
 is the current holder's second write under its own lease, which then looks like a lost lock. It must
-fail."""
+fail.
+
+Caught by test_the_holder_writes_twice_under_one_lease.
+"""
 
 from __future__ import annotations
 

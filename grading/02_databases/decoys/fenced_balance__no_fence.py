@@ -1,5 +1,8 @@
 """Decoy for 02.7, built from the guide's lock: no fencing token reaches the database, so the
-last writer wins — including a stalled holder whose lock expired. It must fail."""
+last writer wins — including a stalled holder whose lock expired. It must fail.
+
+Caught by test_stalled_holder_cannot_overwrite.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 02.3: the count sent first, then the page, both at READ COMMITTED — two snapshots, so a
-user committed in between is on the page but not in the total. Caught by the one-snapshot test."""
+user committed in between is on the page but not in the total. Caught by the one-snapshot test.
+
+Caught by test_total_and_page_share_one_snapshot.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 02.3: one snapshot by fetching every match, len() for the total and a slice for the page —
-the whole table moves for one page. Caught by the no-more-than-a-page test."""
+the whole table moves for one page. Caught by the no-more-than-a-page test.
+
+Caught by test_no_statement_returns_more_than_a_page.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 02.3: the guide's Prisma findMany (guide/databases/user_service.py) behind the
-exercise's interface — unescaped contains, created_at-only order, no bounds, two snapshots."""
+exercise's interface — unescaped contains, created_at-only order, no bounds, two snapshots.
+
+Caught by test_percent_is_matched_literally.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
 """Decoy for 02.3: everything right except the snapshot — the page and the count run at READ
 COMMITTED, each with its own snapshot (the guide's array $transaction). Caught by the one-snapshot
-test."""
+test.
+
+Caught by test_total_and_page_share_one_snapshot.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 02.6: one MGET, falsy values kept, but a value that is not JSON is skipped like a miss —
-a corrupted cache entry hides instead of being reported. Caught by the non-JSON test."""
+a corrupted cache entry hides instead of being reported. Caught by the non-JSON test.
+
+Caught by test_non_json_is_an_error.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 02.6, built from the guide: its ``getJSON`` (``json ? JSON.parse(json) : null``) plus
-the callers' ``if (cached)`` test, so every falsy value is treated as a miss. It must fail."""
+the callers' ``if (cached)`` test, so every falsy value is treated as a miss. It must fail.
+
+Caught by test_falsy_values_come_back_as_stored.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 02.6: right values, one GET per key — N round trips where one MGET does. Caught by the
-one-round-trip test."""
+one-round-trip test.
+
+Caught by test_one_round_trip.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 02.6: one MGET, but the decoded values filtered with ``is not None`` — a stored JSON
-``null`` is dropped as if the key were missing. Caught by the falsy-values and missing-keys tests."""
+``null`` is dropped as if the key were missing. Caught by the falsy-values and missing-keys tests.
+
+Caught by test_falsy_values_come_back_as_stored.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 Port of ``WHERE created_at < :cursor ORDER BY created_at DESC`` (guide/databases/queries.py): rows
 sharing the boundary timestamp are skipped, so the ties test fails.
+
+Caught by test_ties_every_order_exactly_once.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """Decoy for 02.1: an opaque cursor that only holds an OFFSET — every page is right until someone inserts
-an order, and deep pages read every row before them. Caught by the seek-plan and concurrent-insert tests."""
+an order, and deep pages read every row before them. Caught by the seek-plan and concurrent-insert tests.
+
+Caught by test_next_page_seeks_on_the_index.
+"""
 
 from __future__ import annotations
 

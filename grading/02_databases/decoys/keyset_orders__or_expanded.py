@@ -1,6 +1,9 @@
 """Decoy for 02.1: the position spelled ``created_at < :t OR (created_at = :t AND id < :id)``. The pages
 are right, but PostgreSQL cannot seek on that OR: it walks the index from the newest order and filters,
-like an OFFSET. Caught by the seek-plan test (no Index Cond)."""
+like an OFFSET. Caught by the seek-plan test (no Index Cond).
+
+Caught by test_next_page_seeks_on_the_index.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 02.1: the right cursor, but the seek done in Python — every order is fetched in order and
-the page sliced after the cursor's row. Caught by the seek-plan test (a statement returns every row)."""
+the page sliced after the cursor's row. Caught by the seek-plan test (a statement returns every row).
+
+Caught by test_next_page_seeks_on_the_index.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
 """Decoy for 02.8: the script is right, but ``now`` comes from the application (``ARGV[4]``, the app
 server's clock) instead of ``redis.call('TIME')``: app servers whose clocks drift disagree about the
-window. Caught by the server-clock test (MONITOR shows no TIME and a timestamp argument)."""
+window. Caught by the server-clock test (MONITOR shows no TIME and a timestamp argument).
+
+Caught by test_requests_in_the_same_millisecond_each_count.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 02.8: the guide's MULTI limiter behind the exercise's interface — ZADD before the
-check, member = the app's millisecond clock, no Retry-After. It must fail."""
+check, member = the app's millisecond clock, no Retry-After. It must fail.
+
+Caught by test_exactly_the_limit_under_concurrency.
+"""
 
 from __future__ import annotations
 

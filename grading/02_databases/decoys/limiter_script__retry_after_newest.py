@@ -1,6 +1,9 @@
 """Decoy for 02.8: retry_after_ms measured from the NEWEST entry (ZRANGE -1 -1) — the wait until the
 whole window has emptied, far longer than the wait until one request can pass. Caught by the
-oldest-entry test."""
+oldest-entry test.
+
+Caught by test_retry_after_is_when_the_oldest_entry_leaves.
+"""
 
 from __future__ import annotations
 

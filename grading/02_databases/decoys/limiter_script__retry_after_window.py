@@ -1,5 +1,8 @@
 """Decoy for 02.8: everything right except the denial's retry_after_ms, which is always the whole
-window instead of the wait until the oldest entry leaves it. Caught by the oldest-entry test."""
+window instead of the wait until the oldest entry leaves it. Caught by the oldest-entry test.
+
+Caught by test_retry_after_is_when_the_oldest_entry_leaves.
+"""
 
 from __future__ import annotations
 

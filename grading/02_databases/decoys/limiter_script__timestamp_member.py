@@ -1,6 +1,9 @@
 """Decoy for 02.8: the script is right except its member: ``ZADD key now now``, the guide's own
 choice, so requests in the same millisecond collapse into one entry and a burst gets past the limit.
-Caught by the same-millisecond test (five requests in one MULTI leave fewer than five entries)."""
+Caught by the same-millisecond test (five requests in one MULTI leave fewer than five entries).
+
+Caught by test_exactly_the_limit_under_concurrency.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 Like ``email VARCHAR(255) NOT NULL UNIQUE`` + ``CREATE INDEX idx_users_email ON users(email)`` in the
 guide's migration (guide/databases/migration.py): 'bob' gets in after 'Bob', and the plain index
 duplicates the unique one.
+
+Caught by test_usernames_are_unique_ignoring_case.
 """
 
 from __future__ import annotations

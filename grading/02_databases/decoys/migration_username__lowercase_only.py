@@ -1,6 +1,9 @@
 """Decoy for 02.2: case-insensitive uniqueness by refusing capitals — a plain UNIQUE and a CHECK that
 allows only lowercase, so 'Bob' cannot even be chosen. Caught by the uniqueness test ('Bob' is a
-valid username)."""
+valid username).
+
+Caught by test_usernames_are_unique_ignoring_case.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 02.4: sa.Enum(OrderStatus) without values_callable stores member names ('PAID'). Caught
-by the round-trip and enum tests."""
+by the round-trip and enum tests.
+
+Caught by test_create_all_builds_the_migrated_indexes.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 02.4: the guide's Prisma-style model (String id, enum by name, naive DateTime, Int
-total, one @@index, no onDelete). Caught by alembic check and by the round-trip and enum tests."""
+total, one @@index, no onDelete). Caught by alembic check and by the round-trip and enum tests.
+
+Caught by test_alembic_check_is_clean.
+"""
 
 from __future__ import annotations
 

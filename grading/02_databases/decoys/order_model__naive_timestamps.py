@@ -1,5 +1,8 @@
 """Decoy for 02.4: sa.DateTime() (timestamp without time zone) where the migration has timestamptz.
-Caught by alembic check (modify_type)."""
+Caught by alembic check (modify_type).
+
+Caught by test_alembic_check_is_clean.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 02.4: a plain foreign key to users.id, without ON DELETE CASCADE. Caught by alembic check
-(remove_fk/add_fk) and the cascade test."""
+(remove_fk/add_fk) and the cascade test.
+
+Caught by test_alembic_check_is_clean.
+"""
 
 from __future__ import annotations
 

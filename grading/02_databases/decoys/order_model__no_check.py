@@ -1,5 +1,8 @@
 """Decoy for 02.4: no CHECK (total_cents >= 0), which autogenerate never compares. Caught by the
-constraints and cascade/check tests."""
+constraints and cascade/check tests.
+
+Caught by test_create_all_builds_the_migrated_constraints.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 02.4: the indexes of 0001 only, missing 0003's ix_orders_created_at_id. Caught by alembic
-check (remove_index) and the index test."""
+check (remove_index) and the index test.
+
+Caught by test_alembic_check_is_clean.
+"""
 
 from __future__ import annotations
 

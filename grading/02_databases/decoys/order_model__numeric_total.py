@@ -1,5 +1,8 @@
 """Decoy for 02.4: money as Numeric(12, 2) instead of the migration's BIGINT cents. Caught by alembic
-check (modify_type)."""
+check (modify_type).
+
+Caught by test_alembic_check_is_clean.
+"""
 
 from __future__ import annotations
 

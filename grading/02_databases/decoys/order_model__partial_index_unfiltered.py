@@ -1,5 +1,8 @@
 """Decoy for 02.4: ix_orders_delivered_created_at without its WHERE (alembic check cannot see it).
-Caught by the create_all index test."""
+Caught by the create_all index test.
+
+Caught by test_create_all_builds_the_migrated_indexes.
+"""
 
 from __future__ import annotations
 

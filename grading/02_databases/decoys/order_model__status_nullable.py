@@ -1,5 +1,8 @@
 """Decoy for 02.4: status without nullable=False (a Column is nullable unless told). Caught by alembic
-check (modify_nullable)."""
+check (modify_nullable).
+
+Caught by test_alembic_check_is_clean.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
 """Decoy for 02.5, built from the guide's aggregation: every status counts, months are UTC months
 (``$month`` without a time zone), and only months that have a row come back (no zero-fill).
-It must fail the grading tests."""
+It must fail the grading tests.
+
+Caught by test_matches_the_ground_truth_in_seoul.
+"""
 
 from __future__ import annotations
 

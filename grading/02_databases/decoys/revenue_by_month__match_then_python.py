@@ -1,6 +1,9 @@
 """Decoy for 02.5: an aggregate that only filters ($match), then the grouping in Python — it says
 "aggregate" but still ships every delivered order. Caught by the command-listener test (no $group,
-hundreds of documents)."""
+hundreds of documents).
+
+Caught by test_the_database_does_the_grouping.
+"""
 
 from __future__ import annotations
 

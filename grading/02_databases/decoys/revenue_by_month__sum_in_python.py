@@ -1,6 +1,9 @@
 """Decoy for 02.5: the right numbers, computed in Python — find() every delivered order of the year and
 sum per local month in a loop; the whole collection crosses the wire. Caught by the command-listener
-test (find, no aggregate, hundreds of documents)."""
+test (find, no aggregate, hundreds of documents).
+
+Caught by test_the_database_does_the_grouping.
+"""
 
 from __future__ import annotations
 

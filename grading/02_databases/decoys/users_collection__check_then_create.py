@@ -1,7 +1,10 @@
 """Decoy for 02.9: pymongo's create_collection with its default check_exists=True, and collMod when it
 raises CollectionInvalid — right when run twice, but the check (listCollections) and the create are
 two commands: a deployer that creates the collection in between makes create fail with code 48,
-which escapes. Caught by the other-deployer-first and concurrent-deployers tests."""
+which escapes. Caught by the other-deployer-first and concurrent-deployers tests.
+
+Caught by test_another_deployer_creating_it_first_is_not_an_error.
+"""
 
 from __future__ import annotations
 

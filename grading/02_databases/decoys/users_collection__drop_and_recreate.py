@@ -1,6 +1,9 @@
 """Decoy for 02.9: drop the collection and create it afresh on every run, so the validator and indexes
 are always current — and every stored user is deleted. Caught by the run-twice and upgrade tests (a
-drop is sent, the seeded users are gone)."""
+drop is sent, the seeded users are gone).
+
+Caught by test_running_it_again_fails_nothing_and_changes_nothing.
+"""
 
 from __future__ import annotations
 

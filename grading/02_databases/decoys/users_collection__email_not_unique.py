@@ -1,6 +1,9 @@
 """Decoy for 02.9: everything right except the email index, built with create_index but without
 unique=True — a plain index that lets two users share an email. Caught by the index test and by the
-duplicate-refused test."""
+duplicate-refused test.
+
+Caught by test_a_new_collection_gets_both_indexes.
+"""
 
 from __future__ import annotations
 

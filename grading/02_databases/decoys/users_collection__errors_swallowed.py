@@ -1,6 +1,9 @@
 """Decoy for 02.9: "must not fail" met by swallowing every PyMongoError — the create that lost the race
 (so no collMod follows) and a unique index build that failed on existing duplicates both pass silently,
-as the guide's autoIndex did. Caught by the other-deployer-first and existing-duplicates tests."""
+as the guide's autoIndex did. Caught by the other-deployer-first and existing-duplicates tests.
+
+Caught by test_an_old_collection_is_upgraded_in_place.
+"""
 
 from __future__ import annotations
 

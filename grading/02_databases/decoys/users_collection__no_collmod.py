@@ -1,6 +1,9 @@
 """Decoy for 02.9: create the collection when it is missing and otherwise leave it alone — no collMod,
 so a collection an earlier release created keeps its OLD validator. Caught by the upgrade test and the
-other-deployer-first test (no collMod sent)."""
+other-deployer-first test (no collMod sent).
+
+Caught by test_an_old_collection_is_upgraded_in_place.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
 """Decoy for 03.2: the guide's GET, compare in Python, then write — correct answers one at a time,
 but concurrent refreshes interleave. Caught by the MONITOR test (and, when the race shows, the
-ten-thread test)."""
+ten-thread test).
+
+Caught by test_ten_concurrent_refreshes_exactly_one_wins.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Decoy for 03.2: any token of an active family rotates (no comparison of the presented id).
-Caught by the replay and ten-thread tests."""
+Caught by the replay and ten-thread tests.
+
+Caught by test_a_replay_revokes_the_whole_family.
+"""
 
 from __future__ import annotations
 

@@ -11,8 +11,10 @@ exercise.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import json
+import re
 import subprocess
 import tomllib
 from pathlib import Path
@@ -59,6 +61,23 @@ def schema_errors(data: dict[str, Any]) -> list[str]:
     ]
 
 
+def named_catchers(exercise: Exercise, decoy: str, root: Path = REPO_ROOT) -> tuple[str, ...]:
+    """The grading file's test functions that the decoy's docstring names, in file order.
+
+    ``course verify`` runs these first (``Caught by test_x`` in the docstring); the catalogue rules
+    require at least one, so every decoy says what catches it."""
+    doc = ast.get_docstring(ast.parse((root / decoy).read_text())) or ""
+    named = set(re.findall(r"\btest_\w+", doc))
+    tree = ast.parse((root / exercise.test).read_text())
+    tests = [
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.name.startswith("test_")
+    ]
+    return tuple(name for name in tests if name in named)
+
+
 def rule_errors(data: dict[str, Any], root: Path = REPO_ROOT) -> list[str]:
     """Violations of the rules beyond the schema: block keys, ids, files on disk, stub shape."""
     problems: list[str] = []
@@ -95,6 +114,13 @@ def rule_errors(data: dict[str, Any], root: Path = REPO_ROOT) -> list[str]:
             problems.append(
                 f"{where}: no decoys — add at least one {exercise.decoy_pattern} "
                 "(a wrong answer a grading test must catch)"
+            )
+        if (root / exercise.test).is_file():
+            problems.extend(
+                f"{where}: decoy {decoy} names no test of {exercise.test} that catches it — "
+                "end its docstring with 'Caught by test_<name>.'"
+                for decoy in exercise.decoys
+                if not named_catchers(exercise, decoy, root)
             )
         stub, solution = root / exercise.stub, root / exercise.solution
         if stub.is_file() and solution.is_file():

@@ -15,8 +15,6 @@ stopping at its first failure — so a wrong docstring costs time, never a wrong
 
 from __future__ import annotations
 
-import ast
-import re
 import shutil
 import tempfile
 from collections import Counter
@@ -25,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from course.harness.catalogue import named_catchers
 from course.harness.loader import Exercise
 from course.harness.runner import DEFAULT_TIMEOUT, RunResult, run_grading
 from reference.config import REPO_ROOT
@@ -113,20 +112,6 @@ class Finished:
             state = f"{run.passed}/{run.total} pass"
         progress = f"{run.seconds:.0f} s  [{self.done}/{self.total}]"
         return f"{self.exercise.id:<5} {label}: {state} · {progress}"
-
-
-def named_catchers(exercise: Exercise, decoy: str) -> tuple[str, ...]:
-    """The grading file's test functions that the decoy's docstring names, in file order."""
-    doc = ast.get_docstring(ast.parse((REPO_ROOT / decoy).read_text())) or ""
-    named = set(re.findall(r"\btest_\w+", doc))
-    tree = ast.parse((REPO_ROOT / exercise.test).read_text())
-    tests = [
-        node.name
-        for node in tree.body
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        and node.name.startswith("test_")
-    ]
-    return tuple(name for name in tests if name in named)
 
 
 def run_decoy(exercise: Exercise, decoy: str, root: Path, timeout: float) -> RunResult:

@@ -317,3 +317,22 @@ def test_stub_rule_needs_todo_comments_and_real_solutions() -> None:
     assert any("solution's add still raises NotImplementedError" in p for p in problems)
     assert "stub does not parse" in compare_stub_and_solution("def (", STUB)[0]
     assert "solution does not parse" in compare_stub_and_solution(STUB, "def (")[0]
+
+
+def test_a_decoy_must_name_the_test_that_catches_it(tmp_path: Path) -> None:
+    """``course verify`` runs a decoy's named catchers first, so the rules require one: a decoy whose
+    docstring names no test of its grading file is a catalogue problem saying what to write."""
+    for folder in ("exercises", "solutions"):
+        shutil.copytree(REPO_ROOT / folder / "00_setup", tmp_path / folder / "00_setup")
+    shutil.copytree(REPO_ROOT / "grading" / "00_setup", tmp_path / "grading" / "00_setup")
+    decoys = tmp_path / "grading" / "00_setup" / "decoys"
+    (decoys / "health_check__vague.py").write_text('"""Decoy: wrong somehow."""\n')
+    (decoys / "health_check__not_a_test.py").write_text('"""Caught by test_nothing_here."""\n')
+    block = cat.load_raw()["exercise"][0]
+    assert block["id"] == "00.1"
+    problems = cat.rule_errors({"exercise": [block]}, tmp_path)
+    assert [p.split(" names no test")[0] for p in problems] == [
+        "exercise 00.1: decoy grading/00_setup/decoys/health_check__not_a_test.py",
+        "exercise 00.1: decoy grading/00_setup/decoys/health_check__vague.py",
+    ]
+    assert all(p.endswith("end its docstring with 'Caught by test_<name>.'") for p in problems)

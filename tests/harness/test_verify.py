@@ -9,9 +9,10 @@ from typer.testing import CliRunner
 
 from course.cli import app
 from course.harness import catalogue as cat
+from course.harness.catalogue import named_catchers
 from course.harness.loader import catalogue
 from course.harness.runner import RunResult, TestOutcome, run_grading
-from course.harness.verify import Verdict, _decoy_root, named_catchers, run_decoy
+from course.harness.verify import Verdict, _decoy_root, run_decoy
 from reference.config import REPO_ROOT
 
 HEALTH = catalogue()["00.1"]

@@ -37,6 +37,7 @@ import httpx
 T = TypeVar("T")
 
 MAX_SECONDS = 24 * 3600.0  # a longer timeout/window is a units mistake (ms given as s), refused
+BUCKETS = 10  # the rolling window is counted in this many slices (as Hystrix and opossum do)
 
 
 class State(StrEnum):
@@ -111,7 +112,11 @@ class CircuitBreaker:
         self._state = State.CLOSED
         self._opened_at = 0.0
         self._probing = False
-        self._outcomes: deque[tuple[float, bool]] = deque()  # (when, failed), oldest first
+        # The window as BUCKETS slices of [start, calls, failures], oldest first, with running totals:
+        # O(1) per call whatever the rate (a deque of every outcome made each call O(calls/window)).
+        self._buckets: deque[list[float]] = deque()
+        self._calls = 0
+        self._failures = 0
 
     @property
     def state(self) -> State:
@@ -157,22 +162,38 @@ class CircuitBreaker:
                     self._open(now)
                 else:
                     self._state = State.CLOSED
-                    self._outcomes.clear()  # a recovered dependency starts with a clean slate
+                    self._forget()  # a recovered dependency starts with a clean slate
                 return
             if self._state is not State.CLOSED:
                 return  # a call admitted before the breaker opened: its outcome is old news
-            self._outcomes.append((now, failed))
-            while self._outcomes and self._outcomes[0][0] <= now - self.config.window:
-                self._outcomes.popleft()
-            calls = len(self._outcomes)
-            failures = sum(f for _, f in self._outcomes)
+            self._record(now, failed)
+            calls, failures = self._calls, self._failures
             judged = failed and calls >= self.config.volume  # below the volume: too few to judge
             if judged and failures / calls >= self.config.failure_ratio:
                 self._open(now)
 
     def _open(self, now: float) -> None:
         self._state, self._opened_at = State.OPEN, now
-        self._outcomes.clear()
+        self._forget()
+
+    def _record(self, now: float, failed: bool) -> None:
+        width = self.config.window / BUCKETS
+        start = now - now % width
+        if not self._buckets or self._buckets[-1][0] != start:
+            self._buckets.append([start, 0, 0])
+        self._buckets[-1][1] += 1
+        self._buckets[-1][2] += failed
+        self._calls += 1
+        self._failures += failed
+        # A slice leaves once all of it is older than the window.
+        while self._buckets[0][0] + width <= now - self.config.window:
+            _, calls, failures = self._buckets.popleft()
+            self._calls -= int(calls)
+            self._failures -= int(failures)
+
+    def _forget(self) -> None:
+        self._buckets.clear()
+        self._calls = self._failures = 0
 
 
 class UserNotFound(LookupError):

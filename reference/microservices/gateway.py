@@ -386,7 +386,14 @@ DEMO_PORTS = {"users": 18111, "orders": 18112, "notifications": 18113}
 DEMO_ISSUER = "https://users.course.local"
 DEMO_AUDIENCE = "course-gateway"
 JWKS_PATH = "/.well-known/jwks.json"
-_PLACEHOLDERS = ("LISTEN_ADDRESS", "GATEWAY_PORT", "ADMIN_PORT", "UPSTREAM_HOST", "ACCESS_LOG")
+_PLACEHOLDERS = (
+    "LISTEN_ADDRESS",
+    "GATEWAY_PORT",
+    "ADMIN_PORT",
+    "UPSTREAM_HOST",
+    "UPSTREAM_CLUSTER_TYPE",  # STATIC for an IP address, STRICT_DNS for a name (compose)
+    "ACCESS_LOG",
+)
 
 
 def registry_config(host: str = "127.0.0.1") -> Config:
@@ -425,6 +432,8 @@ def registry_template() -> str:
     text = json.dumps(config)
     text = text.replace('"127.0.0.1"', '"${LISTEN_ADDRESS}"')
     text = text.replace(ACCESS_LOG, "${ACCESS_LOG}")
+    text = text.replace('"type": "STRICT_DNS"', '"type": "${UPSTREAM_CLUSTER_TYPE}"')
+    text = text.replace("${upstream_host}", "${UPSTREAM_HOST}")  # urlsplit lower-cased the host
     text = text.replace('"port_value": 18100', '"port_value": "${GATEWAY_PORT}"')
     text = text.replace('"port_value": 18101', '"port_value": "${ADMIN_PORT}"')
     body = yaml.safe_dump(json.loads(text), sort_keys=False, width=100)

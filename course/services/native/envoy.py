@@ -66,6 +66,7 @@ class EnvoyServer(NativeServer):
                     "GATEWAY_PORT": str(self.port),
                     "ADMIN_PORT": str(self.admin_port),
                     "UPSTREAM_HOST": "127.0.0.1",
+                    "UPSTREAM_CLUSTER_TYPE": "STATIC",  # an IP address: no DNS lookups
                     "ACCESS_LOG": str(paths.root / "access.log"),
                 },
             )

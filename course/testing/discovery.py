@@ -6,6 +6,9 @@
   (``course.testing.resources`` removes a killed run's keys); every key under it is deleted after.
 - ``scratch_etcd``: a throwaway etcd of the module's own (:class:`ScratchEtcd`) for what must not
   touch the shared server: counting its reads, stopping or restarting it.
+- ``quiet_etcd_url``: the URL of an etcd nobody else talks to — ``scratch_etcd``'s when the etcd
+  binary is installed (the native launcher installs it), else the course's own (under docker
+  compose; on a learner's machine little else reads it while their check runs).
 - ``service_processes``: starts chapter 04's services as real processes
   (``python -m reference.microservices.services``) and kills any left at the end.
 - ``instance_processes``: bare registered instances as processes (``python -m
@@ -54,6 +57,20 @@ def scratch_etcd() -> Iterator[ScratchEtcd]:
 
     with ScratchEtcd() as etcd:
         yield etcd
+
+
+@pytest.fixture(scope="module")
+def quiet_etcd_url() -> Iterator[str]:
+    import shutil
+
+    if shutil.which("etcd") is None:
+        ensure_server("etcd")
+        yield get_settings().url_for("etcd")
+        return
+    from reference.microservices.etcd import ScratchEtcd
+
+    with ScratchEtcd() as etcd:
+        yield etcd.url
 
 
 ServiceStarter = Callable[..., subprocess.Popen[bytes]]

@@ -5,6 +5,7 @@ from course.testing.discovery import (
     etcd_prefix,
     etcd_url,
     instance_processes,
+    quiet_etcd_url,
     scratch_etcd,
     service_processes,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "instance_processes",
     "issuer",
     "manual_clock",
+    "quiet_etcd_url",
     "scratch_etcd",
     "service_processes",
 ]

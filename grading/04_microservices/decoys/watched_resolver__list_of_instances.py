@@ -1,0 +1,88 @@
+"""Decoy for 04.5: instances kept as a list a put appends to: a re-registration is served twice, at its old and new port. Caught by test_a_re_registration_replaces_the_instance."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from etcd3gw.client import Etcd3Client
+
+__all__ = ["WatchedResolver", "read_prefix"]
+
+
+def read_prefix(client: Etcd3Client, key_prefix: str) -> tuple[list[tuple[bytes, bytes]], int]:
+    """Every ``(key, value)`` under ``key_prefix`` and the store's revision at that read (one range
+    request). Watching from ``revision + 1`` then misses nothing and repeats nothing."""
+    end = key_prefix[:-1] + chr(ord(key_prefix[-1]) + 1)
+    answer = client.post(
+        client.get_url("/kv/range"),
+        json={
+            "key": base64.b64encode(key_prefix.encode()).decode(),
+            "range_end": base64.b64encode(end.encode()).decode(),
+        },
+    )
+    entries = [
+        (base64.b64decode(kv["key"]), base64.b64decode(kv.get("value", "")))
+        for kv in answer.get("kvs", [])
+    ]
+    return entries, int(answer["header"]["revision"])
+
+
+class WatchedResolver:
+    """Live instances of one service from a watched cache; round-robin resolution."""
+
+    def __init__(self, client: Etcd3Client, prefix: str, name: str) -> None:
+        self.client = client
+        self.key_prefix = f"{prefix}{name}/"
+        self.lock = threading.Lock()
+        self.instances: dict[bytes, tuple[str, int]] = {}
+        self.turn = 0
+        self.cancel: Callable[[], None] | None = None
+
+    def store(self, key: bytes, value: bytes) -> None:
+        """Add or replace the instance under ``key`` from its JSON ``value``; skip a bad one."""
+        try:
+            data = json.loads(value)
+            address, port = data["address"], data["port"]
+        except (ValueError, KeyError, TypeError):
+            return
+        if isinstance(address, str) and address and isinstance(port, int) and 0 < port < 65536:
+            self.instances[key + b"#" + str(port).encode()] = (address, port)
+
+    def start(self) -> None:
+        """Read the instances once, then follow the watch in a daemon thread."""
+        entries, revision = read_prefix(self.client, self.key_prefix)
+        with self.lock:
+            for key, value in entries:
+                self.store(key, value)
+        events, self.cancel = self.client.watch_prefix(self.key_prefix, start_revision=revision + 1)
+        threading.Thread(target=self.follow, args=(events,), daemon=True).start()
+
+    def follow(self, events: Iterator[dict[str, Any]]) -> None:
+        """Apply watch events to the cache until the watch is cancelled."""
+        for event in events:
+            key = event["kv"]["key"]
+            with self.lock:
+                if event.get("type") == "DELETE":
+                    for stored in [k for k in self.instances if k.split(b"#")[0] == key]:
+                        del self.instances[stored]
+                else:
+                    self.store(key, event["kv"].get("value", b""))
+
+    def resolve(self) -> tuple[str, int]:
+        """The next live instance in round-robin order; ``LookupError`` when there is none."""
+        with self.lock:
+            if not self.instances:
+                raise LookupError(f"no live instance under {self.key_prefix}")
+            ordered = [self.instances[key] for key in sorted(self.instances)]
+            chosen = ordered[self.turn % len(ordered)]
+            self.turn += 1
+            return chosen
+
+    def close(self) -> None:
+        """Stop watching."""
+        if self.cancel is not None:
+            self.cancel()

@@ -7,10 +7,13 @@ and ``grading/04_microservices/conftest.py`` import them).
   ``jwt_authn`` config are given — the reference's, the guide's translation or a learner's — in
   front of one upstream (cluster ``users``), with the chapter's filter chain around them.
 - :func:`bearer`: the ``Authorization`` header for a token.
+- :func:`settle`: wait until every request that reached a flaky upstream has been answered — a hung
+  request Envoy gave up on still consumes the upstream's next fault once released.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -20,6 +23,7 @@ import pytest
 from reference.auth.keys import KeyRing, generate_key
 from reference.auth.tokens import TokenIssuer
 from reference.microservices.envoy import RunningEnvoy, throwaway_envoy
+from reference.microservices.flaky import FlakyUpstream
 from reference.microservices.gateway import Config, bootstrap, cluster
 from reference.setup.ports import free_port
 
@@ -34,6 +38,16 @@ def gateway_issuer(issuer: str = ISSUER, **options: Any) -> TokenIssuer:
 
 def bearer(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
+
+
+def settle(upstream: FlakyUpstream, deadline_s: float = 10.0) -> None:
+    """Release hung requests and wait until each logged request has its answer."""
+    upstream.release()
+    deadline = time.monotonic() + deadline_s
+    while any(hit.status == 0 for hit in upstream.log()):
+        if time.monotonic() > deadline:
+            raise TimeoutError("a request to the upstream never finished")
+        time.sleep(0.01)
 
 
 @contextmanager

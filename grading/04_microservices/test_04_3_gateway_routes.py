@@ -17,7 +17,7 @@ from types import ModuleType
 import httpx
 import pytest
 
-from course.testing.gateway import AUDIENCE, ISSUER, bearer, edge, gateway_issuer
+from course.testing.gateway import AUDIENCE, ISSUER, bearer, edge, gateway_issuer, settle
 from reference.auth.tokens import TokenIssuer
 from reference.microservices.envoy import RunningEnvoy
 from reference.microservices.flaky import FlakyUpstream
@@ -131,5 +131,5 @@ def test_a_hung_service_is_a_504(
     try:
         response = client.post("/api/v1/users", headers=bearer(token(issuer)))
     finally:
-        flaky.release()
+        settle(flaky)
     assert response.status_code == 504

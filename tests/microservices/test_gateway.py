@@ -15,7 +15,7 @@ import httpx
 import jwt
 import pytest
 
-from course.testing.gateway import ISSUER, bearer, edge, gateway_issuer
+from course.testing.gateway import ISSUER, bearer, edge, gateway_issuer, settle
 from reference.auth.tokens import TokenIssuer
 from reference.microservices.envoy import RunningEnvoy
 from reference.microservices.flaky import FlakyUpstream, serve_flaky
@@ -158,7 +158,7 @@ def test_an_upstream_timeout_is_a_504(
     token = issuer.access_token(consumer(), [])
     flaky.set_faults(hang=True)
     response = client.post("/api/v1/users", headers=bearer(token))
-    flaky.release()
+    settle(flaky)
     assert response.status_code == 504
     assert flaky.hits() == 1
 

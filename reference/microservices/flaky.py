@@ -87,6 +87,10 @@ class FlakyUpstream:
     _rng: random.Random = field(default_factory=random.Random)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _released: threading.Event = field(default_factory=threading.Event)
+    _generation: int = 0  # bumped by set_faults: a request that waited across it is left over
+
+    def __post_init__(self) -> None:
+        self.set_faults()  # apply the initial faults (an unset event would hang every request)
 
     def set_faults(self, **changes: Any) -> Faults:
         """Replace some fault fields (others keep their value); the status sequence restarts."""
@@ -97,6 +101,7 @@ class FlakyUpstream:
         if "statuses" in changes:
             changes["statuses"] = tuple(changes["statuses"])
         with self._lock:
+            self._generation += 1
             self.faults = replace(self.faults, **changes)
             self._pending = list(self.faults.statuses)
             self._rng.seed(self.faults.seed)
@@ -133,8 +138,11 @@ class FlakyUpstream:
         with self._lock:
             return dict(Counter(hit.path for hit in self._log))
 
-    def _decide(self) -> int:
+    def _decide(self, generation: int) -> int:
         with self._lock:
+            if generation != self._generation:
+                # A leftover from before the faults changed must not eat the new status sequence.
+                return self.faults.default_status
             if self._pending:
                 return self._pending.pop(0)
             if self.faults.error_rate and self._rng.random() < self.faults.error_rate:
@@ -147,7 +155,7 @@ class FlakyUpstream:
             return await self._control(request, path.removeprefix(CONTROL_PREFIX))
         # Counted on arrival, before any fault: a hung or slow request still reached the upstream.
         with self._lock:
-            number = len(self._log) + 1
+            number, generation = len(self._log) + 1, self._generation
             hit = Hit(request.method, path, dict(request.headers), 0)
             self._log.append(hit)
         # A hang polls a thread-safe event: release() and set_faults() come from other threads.
@@ -155,9 +163,11 @@ class FlakyUpstream:
             await asyncio.sleep(0.02)
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
-        status = self._decide()
+        status = self._decide(generation)
         with self._lock:
-            self._log[number - 1] = replace(hit, status=status)
+            # reset() may have emptied the log while this request waited: then it is not ours.
+            if len(self._log) >= number and self._log[number - 1] is hit:
+                self._log[number - 1] = replace(hit, status=status)
         return JSONResponse({"path": path, "hit": number}, status_code=status)
 
     async def _control(self, request: Request, action: str) -> Response:

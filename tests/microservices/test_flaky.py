@@ -69,3 +69,24 @@ def test_bad_fault_config_is_a_422_not_a_500(flaky: FlakyUpstream, body: object)
 def test_non_finite_latency_is_refused_in_python(flaky: FlakyUpstream, latency: float) -> None:
     with pytest.raises(ValueError, match="latency"):
         flaky.set_faults(latency=latency)
+
+
+def test_a_fresh_upstream_served_directly_is_healthy_not_hung() -> None:
+    from reference.api_design.graphql.background import serve_in_background
+
+    upstream = FlakyUpstream()
+    server = serve_in_background(upstream.app(), lifespan="off")
+    try:
+        assert httpx.get(f"{server.url}/x", timeout=5).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_a_request_left_over_from_before_a_reset_eats_no_new_status(flaky: FlakyUpstream) -> None:
+    flaky.set_faults(hang=True)
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.get(f"{flaky.url}/old", timeout=0.2)
+    flaky.reset()  # releases the old request, which now answers
+    flaky.set_faults(statuses=[503])
+    assert httpx.get(f"{flaky.url}/new").status_code == 503
+    assert flaky.hits("/old") == 0

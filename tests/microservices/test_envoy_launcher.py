@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from course.cli import app
 from course.services.base import ServiceError
-from course.services.launcher import Launcher
+from course.services.launcher import Launcher, port_holder
 from reference.config import get_settings
 from reference.microservices.gateway import registry_template, render_template
 from reference.setup.ports import free_port
@@ -78,16 +78,20 @@ def test_up_kill_status_up_down(envoy_env: Launcher, isolated_env: Path) -> None
     assert restored.pid != started.pid
     (second,) = envoy_children(restored.pid or -1)
     assert envoy_env.down(["envoy"]) == ["envoy"]
-    second.wait(timeout=10)  # SIGTERM to the sh stops Envoy too
+    # down returns once Envoy itself has exited: the ports are free for the next up at once.
+    assert not second.is_running()
+    assert all(port_holder(port) is None for port in ports)
 
 
 def test_a_held_port_is_named(envoy_env: Launcher) -> None:
     gateway_port = int(get_settings()["GATEWAY_URL"].rsplit(":", 1)[1])
     server = http.server.HTTPServer(("127.0.0.1", gateway_port), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()  # answers 501 at once
     try:
         with pytest.raises(ServiceError, match=f"port {gateway_port} is held by"):
             envoy_env.up(["envoy"])
     finally:
+        server.shutdown()
         server.server_close()
 
 

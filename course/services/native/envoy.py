@@ -15,6 +15,7 @@ by the launcher directly, it would die as soon as ``course services up`` returne
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from course.services.base import NativeServer, Progress, ServiceError, spawn
@@ -89,6 +90,23 @@ class EnvoyServer(NativeServer):
         ]
         # A parent that stays: Envoy exits with its parent (see the module docstring).
         return spawn(self.name, ["sh", "-c", '"$@" & wait $!', "sh", *envoy], paths)
+
+    def stop(self, pid: int) -> None:
+        """SIGTERM the supervising sh and wait for Envoy itself: it takes a second or so to shut
+        down after its parent is gone, and until then it still holds the ports."""
+        import signal
+
+        import psutil
+
+        try:
+            envoys = psutil.Process(pid).children()
+        except psutil.NoSuchProcess:
+            envoys = []
+        os.kill(pid, signal.SIGTERM)
+        _gone, alive = psutil.wait_procs(envoys, timeout=20)
+        for process in alive:
+            process.kill()
+        psutil.wait_procs(alive, timeout=5)
 
     def ready_timeout(self) -> float:
         return 20.0

@@ -13,8 +13,9 @@ included (guide-defects.md §4.2; each is shown live in ``tests/microservices/te
 - the ``jwt`` plugin verifies a token against the credentials of *consumers* (found by the token's
   ``iss``); the file declares none, so every request — with or without a valid token — is a 401.
   In Envoy: a provider whose key set holds no key any issuer signs with (Envoy refuses an empty set);
-- ``rate-limiting`` with ``policy: redis`` and no Redis settings; limited by consumer (falling back
-  to the client IP): translated to Envoy's per-consumer local limit;
+- ``rate-limiting`` with ``policy: redis`` and no Redis host: the plugin's schema refuses that too,
+  once ``_format_version`` is added. Its limit is per consumer (falling back to the client IP):
+  translated to Envoy's per-consumer local limit;
 - ``cors``: not translated (no browser takes part here; Envoy's CORS filter would do the same).
 
 ``translate(..., consumer_jwks=…)`` models the first fix a reader would make (declaring a consumer
@@ -66,6 +67,18 @@ def validate_declarative(document: Mapping[str, Any]) -> None:
     for service in document.get("services", []):
         if "name" not in service or "url" not in service:
             raise KongConfigError("a service needs a name and a url")
+        for plugin in service.get("plugins", []):
+            config = plugin.get("config") or {}
+            redis = config.get("redis") or {}
+            if (
+                plugin.get("name") == "rate-limiting"
+                and config.get("policy") == "redis"
+                and not (redis.get("host") or config.get("redis_host"))
+            ):
+                raise KongConfigError(
+                    "rate-limiting: must set one of 'config.redis.host', 'config.redis_host' "
+                    "when 'config.policy' is 'redis'"
+                )
 
 
 def translate(

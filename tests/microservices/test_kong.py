@@ -21,9 +21,15 @@ def test_kong_would_refuse_the_guide_s_file() -> None:
     document = load()
     with pytest.raises(KongConfigError, match="_format_version: required field missing"):
         validate_declarative(document)
-    validate_declarative({**document, "_format_version": "3.0"})  # the one-line fix
     with pytest.raises(KongConfigError, match="expected one of"):
         validate_declarative({**document, "_format_version": "9"})
+    # With the version added, the next refusal: policy redis without a Redis host.
+    versioned = {"_format_version": "3.0", **load()}
+    with pytest.raises(KongConfigError, match=r"config\.redis\.host"):
+        validate_declarative(versioned)
+    (plugin,) = [p for p in versioned["services"][0]["plugins"] if p["name"] == "rate-limiting"]
+    plugin["config"]["redis"] = {"host": "redis"}
+    validate_declarative(versioned)
 
 
 @pytest.fixture(scope="module")

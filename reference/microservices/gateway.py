@@ -223,6 +223,15 @@ def marker_route() -> Config:
 
 def fault(*, delay_ms: int = 0, abort_status: int = 0, percent: int = 100) -> Config:
     """Per-route fault injection: a fixed delay and/or an aborted request, on ``percent`` of them."""
+    for name, value, low, high in (
+        ("percent", percent, 0, 100),
+        ("abort_status", abort_status, 0, 599),
+        ("delay_ms", delay_ms, 0, 3_600_000),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"{name} must be an int in {low}..{high}, got {value!r}")
+    if abort_status and abort_status < 200:
+        raise ValueError(f"abort_status must be an HTTP status 200..599, got {abort_status}")
     config: Config = {"@type": FAULT_TYPE}
     if delay_ms:
         config["delay"] = {

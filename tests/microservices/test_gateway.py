@@ -197,6 +197,37 @@ def test_the_builder_refuses_hostile_numbers(bad: object) -> None:
         per_consumer_limit(bad)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"percent": 101},
+        {"percent": -1},
+        {"abort_status": 99},
+        {"abort_status": 700},
+        {"delay_ms": -5},
+        {"delay_ms": 1.5},
+        {"abort_status": True},
+    ],
+)
+def test_fault_settings_are_checked(bad: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        fault(**bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1:21", "http://127.0.0.1", "127.0.0.1:80", ""])
+def test_upstream_urls_are_checked(url: str) -> None:
+    with pytest.raises(ValueError, match="http://host:port"):
+        cluster("users", [url])
+
+
+def test_a_dead_upstream_is_a_503_not_a_hang(dead_url: str, issuer: TokenIssuer) -> None:
+    jwt_config = jwt_authn(ISSUER, issuer.audience, issuer.keys.jwks())
+    with edge(dead_url, user_routes("users", timeout_s=TIMEOUT_S), jwt_config) as running:
+        token = issuer.access_token(consumer(), [])
+        response = httpx.get(f"{running.url}/api/v1/users/1", headers=bearer(token), timeout=10)
+    assert response.status_code == 503
+
+
 def test_the_fault_filter_injects_aborts_and_delays_at_the_gateway(flaky: FlakyUpstream) -> None:
     routes = [
         {

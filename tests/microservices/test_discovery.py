@@ -241,8 +241,10 @@ def test_an_unhealthy_instance_stops_beating_and_drops_out(etcd_url: str, etcd_p
             "127.0.0.1",
             9000,
             prefix=etcd_prefix,
+            ttl=2,
+            heartbeat=0.5,
             health=lambda: healthy[0],
-        ),  # fmt: skip
+        ),
     ):
         assert resolver.wait_for(lambda xs: len(xs) == 1, EVENTUALLY)
         healthy[0] = False

@@ -4,23 +4,25 @@ Exercise 04.1: a circuit breaker that opens on outages — not on the first blip
 
 The guide's opossum breaker (``volumeThreshold`` 0) opens on the very first failure, counts a 404 as
 a failure, and its caller recognises "open" by the message ``'Breaker is open'``. Write the state
-machine behind ``CircuitBreaker.call`` as two methods, :meth:`CircuitBreaker.admit` and
-:meth:`CircuitBreaker.settle` (``call`` is written: admit, call ``fn``, settle with the outcome).
+machine behind ``CircuitBreaker.call`` as two functions, ``admit(breaker)`` and
+``settle(breaker, probe, failed)`` (the methods of the same names call them; ``call`` is written:
+admit, call ``fn``, settle with the outcome). ``breaker`` is the ``CircuitBreaker``; its attributes
+hold the state.
 
-* **closed**: every call goes through. ``settle`` records ``(self.clock(), failed)`` in
-  ``self.outcomes`` and forgets outcomes older than ``config.window`` seconds. When a call fails and
+* **closed**: every call goes through. ``settle`` records ``(breaker.clock(), failed)`` in
+  ``breaker.outcomes`` and forgets outcomes older than ``config.window`` seconds. When a call fails and
   the window holds at least ``config.volume`` calls of which a share ``≥ config.failure_ratio``
-  failed, the breaker **opens** (``self.opened_at = now``). ``failed`` is already decided for you:
-  ``self.is_failure(exc)`` — 5xx, timeouts and refused connections count; a 404 does not.
-* **open**: ``admit`` raises ``BreakerOpen(self.name, retry_after)`` (the typed error — never a plain
+  failed, the breaker **opens** (``breaker.opened_at = now``). ``failed`` is already decided for you:
+  ``breaker.is_failure(exc)`` — 5xx, timeouts and refused connections count; a 404 does not.
+* **open**: ``admit`` raises ``BreakerOpen(breaker.name, retry_after)`` (the typed error — never a plain
   ``Exception`` with a message), without calling ``fn``, until ``config.reset_timeout`` seconds have
-  passed on ``self.clock`` (the injected clock: never ``time.time()``/``time.monotonic()``).
+  passed on ``breaker.clock`` (the injected clock: never ``time.time()``/``time.monotonic()``).
 * **half-open** (the reset time has passed): exactly **one** call — the probe — is let through, even
   when 20 threads arrive together; everyone else gets ``BreakerOpen`` while it is in flight. ``admit``
   returns ``True`` for the probe. If the probe succeeds the breaker **closes** with an empty window; if
   it fails it **opens** again for another ``reset_timeout``.
 
-Several threads share one breaker: decide and claim under ``self.lock``.
+Several threads share one breaker: decide and claim under ``breaker.lock``.
 """
 
 from __future__ import annotations
@@ -69,15 +71,23 @@ class CircuitBreaker:
         return result
 
     def admit(self) -> bool:
-        """Let this call through (``True`` if it is the half-open probe) or raise ``BreakerOpen``."""
-        # TODO: under self.lock — an open breaker whose reset time has passed (self.clock()) is
-        # half-open; closed → False; half-open with no probe in flight → claim it, True; else raise
-        # BreakerOpen(self.name, seconds until the reset).
-        raise NotImplementedError
+        return admit(self)
 
     def settle(self, probe: bool, *, failed: bool) -> None:
-        """Record the outcome of a call ``admit`` let through; open or close the breaker."""
-        # TODO: under self.lock — a probe's outcome closes (empty window) or re-opens the breaker;
-        # in closed, record (now, failed), drop outcomes older than the window, and open when a
-        # failure leaves ≥ volume calls with a failed share ≥ failure_ratio.
-        raise NotImplementedError
+        settle(self, probe, failed)
+
+
+def admit(breaker: CircuitBreaker) -> bool:
+    """Let a call through (``True``: it is the half-open probe), or raise ``BreakerOpen``."""
+    # TODO: under breaker.lock — an open breaker whose reset time has passed (breaker.clock())
+    # is half-open; closed → False; half-open with no probe in flight → claim it, True; else raise
+    # BreakerOpen(breaker.name, seconds until the reset).
+    raise NotImplementedError
+
+
+def settle(breaker: CircuitBreaker, probe: bool, failed: bool) -> None:
+    """Record the outcome of a call ``admit`` let through; open or close the breaker."""
+    # TODO: under breaker.lock — a probe's outcome closes (empty window) or re-opens the breaker;
+    # in closed, record (now, failed), drop outcomes older than the window, and open when a
+    # failure leaves ≥ volume calls with a failed share ≥ failure_ratio.
+    raise NotImplementedError

@@ -11,7 +11,7 @@ in synchronised waves, just when it is least able to take it. Write:
 retry and returns ``True``, or returns ``False`` (retry refused) when fewer than one is left. Threads
 share it: use ``self.lock``.
 
-``send(http, method, url, *, budget, attempts, base, cap, sleep, rng, clock, deadline)`` — the answer
+``send(http, method, url, budget, sleep, rng, clock, *, attempts, base, cap, deadline)`` — the answer
 to ``http.request(method, url)`` after at most ``attempts`` attempts in total:
 
 * retry only idempotent methods (``IDEMPOTENT_METHODS``: never a POST or PATCH), and only answers
@@ -79,14 +79,14 @@ def send(
     http: httpx.Client,
     method: str,
     url: str,
-    *,
     budget: RetryBudget,
-    attempts: int = 3,
-    base: float = 0.1,
-    cap: float = 5.0,
     sleep: Callable[[float], None],
     rng: random.Random,
     clock: Callable[[], float],
+    *,
+    attempts: int = 3,
+    base: float = 0.1,
+    cap: float = 5.0,
     deadline: float | None = None,
 ) -> httpx.Response:
     """``http.request(method, url)`` with backoff, full jitter, the budget and the deadline."""

@@ -4,23 +4,25 @@ Exercise 04.1: a circuit breaker that opens on outages — not on the first blip
 
 The guide's opossum breaker (``volumeThreshold`` 0) opens on the very first failure, counts a 404 as
 a failure, and its caller recognises "open" by the message ``'Breaker is open'``. Write the state
-machine behind ``CircuitBreaker.call`` as two methods, :meth:`CircuitBreaker.admit` and
-:meth:`CircuitBreaker.settle` (``call`` is written: admit, call ``fn``, settle with the outcome).
+machine behind ``CircuitBreaker.call`` as two functions, ``admit(breaker)`` and
+``settle(breaker, probe, failed)`` (the methods of the same names call them; ``call`` is written:
+admit, call ``fn``, settle with the outcome). ``breaker`` is the ``CircuitBreaker``; its attributes
+hold the state.
 
-* **closed**: every call goes through. ``settle`` records ``(self.clock(), failed)`` in
-  ``self.outcomes`` and forgets outcomes older than ``config.window`` seconds. When a call fails and
+* **closed**: every call goes through. ``settle`` records ``(breaker.clock(), failed)`` in
+  ``breaker.outcomes`` and forgets outcomes older than ``config.window`` seconds. When a call fails and
   the window holds at least ``config.volume`` calls of which a share ``≥ config.failure_ratio``
-  failed, the breaker **opens** (``self.opened_at = now``). ``failed`` is already decided for you:
-  ``self.is_failure(exc)`` — 5xx, timeouts and refused connections count; a 404 does not.
-* **open**: ``admit`` raises ``BreakerOpen(self.name, retry_after)`` (the typed error — never a plain
+  failed, the breaker **opens** (``breaker.opened_at = now``). ``failed`` is already decided for you:
+  ``breaker.is_failure(exc)`` — 5xx, timeouts and refused connections count; a 404 does not.
+* **open**: ``admit`` raises ``BreakerOpen(breaker.name, retry_after)`` (the typed error — never a plain
   ``Exception`` with a message), without calling ``fn``, until ``config.reset_timeout`` seconds have
-  passed on ``self.clock`` (the injected clock: never ``time.time()``/``time.monotonic()``).
+  passed on ``breaker.clock`` (the injected clock: never ``time.time()``/``time.monotonic()``).
 * **half-open** (the reset time has passed): exactly **one** call — the probe — is let through, even
   when 20 threads arrive together; everyone else gets ``BreakerOpen`` while it is in flight. ``admit``
   returns ``True`` for the probe. If the probe succeeds the breaker **closes** with an empty window; if
   it fails it **opens** again for another ``reset_timeout``.
 
-Several threads share one breaker: decide and claim under ``self.lock``.
+Several threads share one breaker: decide and claim under ``breaker.lock``.
 """
 
 from __future__ import annotations
@@ -69,38 +71,46 @@ class CircuitBreaker:
         return result
 
     def admit(self) -> bool:
-        """Let this call through (``True`` if it is the half-open probe) or raise ``BreakerOpen``."""
-        with self.lock:
-            now = self.clock()
-            reopen_at = self.opened_at + self.config.reset_timeout
-            if self.state == "open" and now >= reopen_at:
-                self.state = "half_open"
-            if self.state == "closed":
-                return False
-            if self.state == "half_open" and not self.probing:
-                self.probing = True
-                return True
-            raise BreakerOpen(self.name, max(0.0, reopen_at - now))
+        return admit(self)
 
     def settle(self, probe: bool, *, failed: bool) -> None:
-        """Record the outcome of a call ``admit`` let through; open or close the breaker."""
-        with self.lock:
-            now = self.clock()
-            if probe:
-                self.probing = False
-                self.state = "open" if failed else "closed"
-                self.opened_at = now if failed else self.opened_at
-                self.outcomes.clear()
-                return
-            if self.state != "closed":
-                return
-            self.outcomes.append((now, failed))
-            horizon = now - self.config.window
-            while self.outcomes[0][0] <= horizon:
-                self.outcomes.popleft()
-            if not failed or len(self.outcomes) < self.config.volume:
-                return
-            failures = sum(1 for _, f in self.outcomes if f)
-            if failures >= self.config.failure_ratio * len(self.outcomes):
-                self.state, self.opened_at = "open", now
-                self.outcomes.clear()
+        settle(self, probe, failed)
+
+
+def admit(breaker: CircuitBreaker) -> bool:
+    """Let a call through (``True``: it is the half-open probe), or raise ``BreakerOpen``."""
+    with breaker.lock:
+        now = breaker.clock()
+        reopen_at = breaker.opened_at + breaker.config.reset_timeout
+        if breaker.state == "open" and now >= reopen_at:
+            breaker.state = "half_open"
+        if breaker.state == "closed":
+            return False
+        if breaker.state == "half_open" and not breaker.probing:
+            breaker.probing = True
+            return True
+        raise BreakerOpen(breaker.name, max(0.0, reopen_at - now))
+
+
+def settle(breaker: CircuitBreaker, probe: bool, failed: bool) -> None:
+    """Record the outcome of a call ``admit`` let through; open or close the breaker."""
+    with breaker.lock:
+        now = breaker.clock()
+        if probe:
+            breaker.probing = False
+            breaker.state = "open" if failed else "closed"
+            breaker.opened_at = now if failed else breaker.opened_at
+            breaker.outcomes.clear()
+            return
+        if breaker.state != "closed":
+            return
+        breaker.outcomes.append((now, failed))
+        horizon = now - breaker.config.window
+        while breaker.outcomes[0][0] <= horizon:
+            breaker.outcomes.popleft()
+        if not failed or len(breaker.outcomes) < breaker.config.volume:
+            return
+        failures = sum(1 for _, f in breaker.outcomes if f)
+        if failures >= breaker.config.failure_ratio * len(breaker.outcomes):
+            breaker.state, breaker.opened_at = "open", now
+            breaker.outcomes.clear()

@@ -46,38 +46,46 @@ class CircuitBreaker:
         return result
 
     def admit(self) -> bool:
-        """Let this call through (``True`` if it is the half-open probe) or raise ``BreakerOpen``."""
-        if self.state == "closed":
-            return False
-        if self.state == "open":
-            now = self.clock()
-            reopen_at = self.opened_at + self.config.reset_timeout
-            if now < reopen_at:
-                raise BreakerOpen(self.name, reopen_at - now)
-            with self.lock:
-                self.state, self.probing = "half_open", True
-            return True
-        raise BreakerOpen(self.name, 0.0)
+        return admit(self)
 
     def settle(self, probe: bool, *, failed: bool) -> None:
-        """Record the outcome of a call ``admit`` let through; open or close the breaker."""
-        with self.lock:
-            now = self.clock()
-            if probe:
-                self.probing = False
-                self.state = "open" if failed else "closed"
-                self.opened_at = now if failed else self.opened_at
-                self.outcomes.clear()
-                return
-            if self.state != "closed":
-                return
-            self.outcomes.append((now, failed))
-            horizon = now - self.config.window
-            while self.outcomes[0][0] <= horizon:
-                self.outcomes.popleft()
-            if not failed or len(self.outcomes) < self.config.volume:
-                return
-            failures = sum(1 for _, f in self.outcomes if f)
-            if failures >= self.config.failure_ratio * len(self.outcomes):
-                self.state, self.opened_at = "open", now
-                self.outcomes.clear()
+        settle(self, probe, failed)
+
+
+def admit(breaker: CircuitBreaker) -> bool:
+    """Let a call through (``True``: it is the half-open probe), or raise ``BreakerOpen``."""
+    if breaker.state == "closed":
+        return False
+    if breaker.state == "open":
+        now = breaker.clock()
+        reopen_at = breaker.opened_at + breaker.config.reset_timeout
+        if now < reopen_at:
+            raise BreakerOpen(breaker.name, reopen_at - now)
+        with breaker.lock:
+            breaker.state, breaker.probing = "half_open", True
+        return True
+    raise BreakerOpen(breaker.name, 0.0)
+
+
+def settle(breaker: CircuitBreaker, probe: bool, failed: bool) -> None:
+    """Record the outcome of a call ``admit`` let through; open or close the breaker."""
+    with breaker.lock:
+        now = breaker.clock()
+        if probe:
+            breaker.probing = False
+            breaker.state = "open" if failed else "closed"
+            breaker.opened_at = now if failed else breaker.opened_at
+            breaker.outcomes.clear()
+            return
+        if breaker.state != "closed":
+            return
+        breaker.outcomes.append((now, failed))
+        horizon = now - breaker.config.window
+        while breaker.outcomes[0][0] <= horizon:
+            breaker.outcomes.popleft()
+        if not failed or len(breaker.outcomes) < breaker.config.volume:
+            return
+        failures = sum(1 for _, f in breaker.outcomes if f)
+        if failures >= breaker.config.failure_ratio * len(breaker.outcomes):
+            breaker.state, breaker.opened_at = "open", now
+            breaker.outcomes.clear()

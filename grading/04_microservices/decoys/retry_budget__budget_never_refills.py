@@ -53,14 +53,14 @@ def send(
     http: httpx.Client,
     method: str,
     url: str,
-    *,
     budget: RetryBudget,
-    attempts: int = 3,
-    base: float = 0.1,
-    cap: float = 5.0,
     sleep: Callable[[float], None],
     rng: random.Random,
     clock: Callable[[], float],
+    *,
+    attempts: int = 3,
+    base: float = 0.1,
+    cap: float = 5.0,
     deadline: float | None = None,
 ) -> httpx.Response:
     """``http.request(method, url)`` with backoff, full jitter, the budget and the deadline."""

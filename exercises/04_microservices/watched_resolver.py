@@ -36,7 +36,7 @@ from typing import Any
 
 from etcd3gw.client import Etcd3Client
 
-__all__ = ["WatchedResolver", "read_prefix"]
+__all__ = ["WatchedResolver", "parse_instance", "read_prefix"]
 
 
 def read_prefix(client: Etcd3Client, key_prefix: str) -> tuple[list[tuple[bytes, bytes]], int]:
@@ -57,6 +57,14 @@ def read_prefix(client: Etcd3Client, key_prefix: str) -> tuple[list[tuple[bytes,
     return entries, int(answer["header"]["revision"])
 
 
+def parse_instance(value: bytes) -> tuple[str, int] | None:
+    """``(address, port)`` from a registry value; ``None`` when it is not JSON or has no usable
+    address (the guide's ``""``) or port."""
+    # TODO: json.loads(value) in a try/except; return (address, port) when the address is a
+    # non-empty string and the port an int 1-65535, else None. Never raise for a bad value.
+    raise NotImplementedError
+
+
 class WatchedResolver:
     """Live instances of one service from a watched cache; round-robin resolution."""
 
@@ -68,22 +76,18 @@ class WatchedResolver:
         self.turn = 0
         self.cancel: Callable[[], None] | None = None
 
-    def store(self, key: bytes, value: bytes) -> None:
-        """Add or replace the instance under ``key`` from its JSON ``value``; skip a bad one."""
-        # TODO: json.loads(value); keep (address, port) in self.instances[key] if the address is a
-        # non-empty string and the port an int; a value that does not parse is skipped, not raised.
-        raise NotImplementedError
-
     def start(self) -> None:
         """Read the instances once, then follow the watch in a daemon thread."""
-        # TODO: entries, revision = read_prefix(...); store each (under self.lock); then
+        # TODO: entries, revision = read_prefix(...); keep each parse_instance(value) that is not
+        # None in self.instances (under self.lock); then
         # events, self.cancel = self.client.watch_prefix(..., start_revision=revision + 1) and a
         # thread applying each event: DELETE → pop the key, otherwise store it.
         raise NotImplementedError
 
     def follow(self, events: Iterator[dict[str, Any]]) -> None:
         """Apply watch events to the cache until the watch is cancelled."""
-        # TODO: for event in events: under self.lock, pop the key on DELETE, else store it.
+        # TODO: for event in events: under self.lock, pop the key on DELETE, else keep
+        # parse_instance(value) under it (a bad value: drop the key).
         raise NotImplementedError
 
     def resolve(self) -> tuple[str, int]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from etcd3gw.client import Etcd3Client
 
-__all__ = ["WatchedResolver", "read_prefix"]
+__all__ = ["WatchedResolver", "parse_instance", "read_prefix"]
 
 
 def read_prefix(client: Etcd3Client, key_prefix: str) -> tuple[list[tuple[bytes, bytes]], int]:
@@ -31,6 +31,19 @@ def read_prefix(client: Etcd3Client, key_prefix: str) -> tuple[list[tuple[bytes,
     return entries, int(answer["header"]["revision"])
 
 
+def parse_instance(value: bytes) -> tuple[str, int] | None:
+    """``(address, port)`` from a registry value; ``None`` when it is not JSON or has no usable
+    address (the guide's ``""``) or port."""
+    try:
+        data = json.loads(value)
+        address, port = data["address"], data["port"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if isinstance(address, str) and address and isinstance(port, int) and 0 < port < 65536:
+        return address, port
+    return None
+
+
 class WatchedResolver:
     """Live instances of one service from a watched cache; round-robin resolution."""
 
@@ -42,22 +55,14 @@ class WatchedResolver:
         self.turn = 0
         self.cancel: Callable[[], None] | None = None
 
-    def store(self, key: bytes, value: bytes) -> None:
-        """Add or replace the instance under ``key`` from its JSON ``value``; skip a bad one."""
-        try:
-            data = json.loads(value)
-            address, port = data["address"], data["port"]
-        except (ValueError, KeyError, TypeError):
-            return
-        if isinstance(address, str) and address and isinstance(port, int) and 0 < port < 65536:
-            self.instances[key + b"#" + str(port).encode()] = (address, port)
-
     def start(self) -> None:
         """Read the instances once, then follow the watch in a daemon thread."""
         entries, revision = read_prefix(self.client, self.key_prefix)
         with self.lock:
             for key, value in entries:
-                self.store(key, value)
+                instance = parse_instance(value)
+                if instance is not None:
+                    self.instances[key + b"#" + str(instance[1]).encode()] = instance
         events, self.cancel = self.client.watch_prefix(self.key_prefix, start_revision=revision + 1)
         threading.Thread(target=self.follow, args=(events,), daemon=True).start()
 
@@ -66,11 +71,14 @@ class WatchedResolver:
         for event in events:
             key = event["kv"]["key"]
             with self.lock:
-                if event.get("type") == "DELETE":
+                instance = None
+                if event.get("type") != "DELETE":
+                    instance = parse_instance(event["kv"].get("value", b""))
+                if instance is None:
                     for stored in [k for k in self.instances if k.split(b"#")[0] == key]:
                         del self.instances[stored]
                 else:
-                    self.store(key, event["kv"].get("value", b""))
+                    self.instances[key + b"#" + str(instance[1]).encode()] = instance
 
     def resolve(self) -> tuple[str, int]:
         """The next live instance in round-robin order; ``LookupError`` when there is none."""

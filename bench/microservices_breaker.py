@@ -96,7 +96,7 @@ def main() -> None:
         n=2_000,
         rounds=args.rounds,
     )
-    opossum._pool.shutdown()
+    opossum.shutdown()
 
     with serve_flaky() as upstream, httpx.Client(base_url=upstream.url) as http:
 

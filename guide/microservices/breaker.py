@@ -98,6 +98,10 @@ class OpossumBreaker:
         self._record(failed=False)
         return result
 
+    def shutdown(self) -> None:
+        """Wait for abandoned actions to finish (not opossum's API: tests and the notebook need it)."""
+        self._pool.shutdown(wait=True)
+
     def _record(self, *, failed: bool) -> None:
         now = self.clock()
         self._window.append((now, failed))

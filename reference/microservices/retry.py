@@ -90,6 +90,20 @@ class RetryPolicy:
         return rng.uniform(0, min(self.cap, self.base * 2**retry))
 
 
+def _shorter(timeout: Any, remaining: float) -> httpx.Timeout:
+    configured = httpx.Timeout(timeout)
+
+    def cap(part: float | None) -> float:
+        return remaining if part is None else min(part, remaining)
+
+    return httpx.Timeout(
+        connect=cap(configured.connect),
+        read=cap(configured.read),
+        write=cap(configured.write),
+        pool=cap(configured.pool),
+    )
+
+
 @dataclass
 class Retrier:
     """``request(method, url)`` through an ``httpx.Client`` with the policy, budget and deadline."""
@@ -117,8 +131,8 @@ class Retrier:
                 raise DeadlineExceeded(
                     f"{method} {url}: deadline passed before attempt {attempt + 1}"
                 )
-            # No attempt outlives the caller's deadline.
-            limit = timeout if remaining is None else httpx.Timeout(remaining)
+            # No attempt outlives the caller's deadline (nor the timeout it asked for, if shorter).
+            limit = timeout if remaining is None else _shorter(timeout, remaining)
             last = attempt == self.policy.attempts - 1
             try:
                 response = self.http.request(method, url, timeout=limit, **kwargs)

@@ -19,7 +19,7 @@ def client(flaky: FlakyUpstream, manual_clock: ManualClock) -> Iterator[UserClie
     )
     yield c
     flaky.release()  # the abandoned calls finish before the next test
-    c.breaker._pool.shutdown(wait=True)
+    c.breaker.shutdown()
     c.http.close()
 
 
@@ -68,5 +68,5 @@ def test_timeout_gets_no_fallback_and_the_call_is_not_aborted(
     assert [hit.status for hit in flaky.log()] == [0]
     assert len(client.breaker.running) == 1
     flaky.release()
-    client.breaker._pool.shutdown(wait=True)
+    client.breaker.shutdown()
     assert [hit.status for hit in flaky.log()] == [200]  # answered after the caller had moved on

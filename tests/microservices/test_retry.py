@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import random
+import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -183,3 +185,25 @@ def test_bad_budget_is_a_clear_error(kwargs: dict[str, float], field: str) -> No
 def test_bad_policy_is_a_clear_error(kwargs: dict[str, object], field: str) -> None:
     with pytest.raises(ValueError, match=field):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_an_attempt_never_outlives_the_deadline(flaky: FlakyUpstream) -> None:
+    """Real clock, a client with no timeout of its own and a hung upstream: the deadline alone
+    must end the attempt (otherwise the thread below is still waiting when the join gives up)."""
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        with httpx.Client(base_url=flaky.url, timeout=None) as http:  # noqa: S113 - the point
+            r = Retrier(http, RetryPolicy(attempts=3, base=0.01, cap=0.02), None)
+            try:
+                r.request("GET", "/users/1", deadline=time.monotonic() + 0.4)
+            except (httpx.TimeoutException, DeadlineExceeded) as exc:
+                errors.append(exc)
+
+    flaky.set_faults(hang=True)
+    worker = threading.Thread(target=call, daemon=True)
+    worker.start()
+    worker.join(15)  # generous: the deadline is 0.4 s
+    assert not worker.is_alive(), "the attempt outlived the deadline"
+    assert len(errors) == 1
+    assert flaky.hits() == 1

@@ -312,11 +312,12 @@ def test_a_run_killed_before_teardown_leaves_nothing_on_the_servers(
 def test_a_runs_leftovers_are_found_by_its_tag_on_every_server(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Names made under a run tag carry it; remove_run_resources deletes, on all five servers,
+    """Names made under a run tag carry it; remove_run_resources deletes, on all six servers,
     exactly what carries it: another run's key survives."""
     from kafka.admin import KafkaAdminClient, NewTopic
 
     from course.testing import resources
+    from reference.microservices.etcd import etcd_client
 
     settings = get_settings()
     tag, other_tag = resources.new_run_tag(), resources.new_run_tag()
@@ -342,10 +343,15 @@ def test_a_runs_leftovers_are_found_by_its_tag_on_every_server(
         timeout=10,
     )
     api.put(f"/api/vhosts/{name}").raise_for_status()
+    etcd = etcd_client(settings.url_for("etcd"))
+    etcd.put(f"/{name}/services/users/u1", "left behind")
+    etcd.put(f"/{survivor}/services/users/u1", "another run's")
     try:
         removed, problems = resources.remove_run_resources(tag, resources.SERVERS, settings)
         assert problems == []
-        assert len(removed) == 5, removed
+        assert len(removed) == 6, removed
+        assert etcd.get_prefix(f"/{name}/") == []
+        assert etcd.get(f"/{survivor}/services/users/u1") == [b"another run's"]
         assert client.exists(name + ":key") == 0
         assert client.get(survivor) == b"another run's"
         with psycopg.connect(settings.database_url) as admin:
@@ -356,6 +362,8 @@ def test_a_runs_leftovers_are_found_by_its_tag_on_every_server(
         assert api.get(f"/api/vhosts/{name}").status_code == 404
     finally:
         client.delete(survivor)
+        etcd.delete_prefix(f"/{survivor}/")
+        etcd.session.close()
         mongo.close()
         kafka.close()
         api.close()

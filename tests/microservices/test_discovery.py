@@ -294,3 +294,30 @@ def _poll(check: Callable[[], bool], deadline: float) -> bool:
             return True
         time.sleep(0.05)
     return check()
+
+
+@pytest.mark.parametrize(
+    ("url", "timeout", "message"),
+    [
+        ("not a url", 1.0, "not an etcd URL"),
+        ("ftp://127.0.0.1:12379", 1.0, "not an etcd URL"),
+        ("http://127.0.0.1", 1.0, "not an etcd URL"),
+        ("http://127.0.0.1:99999", 1.0, "not an etcd URL"),
+        ("http://127.0.0.1:12379", float("nan"), "timeout"),
+        ("http://127.0.0.1:12379", -1.0, "timeout"),
+        ("http://127.0.0.1:12379", float("inf"), "timeout"),
+    ],
+)
+def test_hostile_client_settings_are_value_errors(url: str, timeout: float, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        etcd_client(url, timeout)
+
+
+@pytest.mark.parametrize(
+    ("name", "prefix"), [("", "/services/"), ("a\0b", "/services/"), ("users", "services")]
+)
+def test_a_resolver_refuses_hostile_names_and_prefixes(
+    etcd_url: str, name: str, prefix: str
+) -> None:
+    with pytest.raises(InvalidInstance):
+        Resolver(etcd_url, name, prefix=prefix)

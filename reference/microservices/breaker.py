@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 
@@ -219,7 +220,12 @@ class UserClient:
         self.cache = cache if cache is not None else {}
 
     def fetch_user(self, user_id: str) -> Any:
-        response = self.http.get(f"/users/{user_id}")
+        if not isinstance(user_id, str) or not 0 < len(user_id) <= 128:
+            raise ValueError(
+                f"a user id is a non-empty string of at most 128 characters: {user_id!r}"
+            )
+        # Quoted as one path segment: "../admin" must not walk out of /users/.
+        response = self.http.get(f"/users/{quote(user_id, safe='')}")
         if response.status_code == 404:
             raise UserNotFound(user_id)
         response.raise_for_status()

@@ -335,3 +335,24 @@ def test_bad_breaker_config_is_a_clear_error(field: str, value: object) -> None:
 def test_bad_client_timeout_is_a_clear_error(flaky: FlakyUpstream, timeout: float) -> None:
     with pytest.raises(ValueError, match="timeout"):
         UserClient(flaky.url, timeout=timeout)
+
+
+def test_client_keeps_a_hostile_user_id_inside_users(
+    users: UserClient, flaky: FlakyUpstream
+) -> None:
+    users.get_user("../admin?x=1#y")
+    # Sent as one quoted segment (/users/..%2Fadmin%3F…): no /admin, no query string, no fragment.
+    [hit] = flaky.log()
+    assert hit.path.startswith("/users/..")
+    assert hit.path.endswith("admin%3Fx=1%23y")
+    assert flaky.hits("/admin") == 0
+
+
+@pytest.mark.parametrize("user_id", ["", "x" * 129, 7, None])
+def test_client_refuses_a_malformed_user_id_without_a_call(
+    users: UserClient, flaky: FlakyUpstream, user_id: object
+) -> None:
+    with pytest.raises(ValueError, match="user id"):
+        users.get_user(user_id)  # type: ignore[arg-type]
+    assert flaky.hits() == 0
+    assert users.breaker.state is State.CLOSED

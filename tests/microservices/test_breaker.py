@@ -175,7 +175,9 @@ def test_old_failures_leave_the_window(
     assert not subject.is_open()
 
 
-def _twenty_threads(subject: Subject) -> list[str]:
+def _twenty_threads(subject: Subject, hung: FlakyUpstream | None = None) -> list[str]:
+    """20 threads call at once. With ``hung`` (an upstream set to hang), the probe is held until the
+    19 others have their answer, then released: no late thread can slip in after a good probe."""
     barrier = threading.Barrier(20)
     outcomes: list[str] = []
 
@@ -186,6 +188,11 @@ def _twenty_threads(subject: Subject) -> list[str]:
     threads = [threading.Thread(target=one) for _ in range(20)]
     for t in threads:
         t.start()
+    if hung is not None:
+        deadline = time.monotonic() + 30
+        while len(outcomes) < 19 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        hung.release()
     for t in threads:
         t.join(30)
     return sorted(outcomes)
@@ -226,11 +233,10 @@ def test_after_the_reset_time_one_of_20_threads_probes_and_a_good_probe_closes_o
     manual_clock.advance(29.9)
     assert _drive(subject, 1) == ["rejected"]  # not yet
     manual_clock.advance(0.1)
-    flaky.set_faults(latency=0.3)
-    assert _twenty_threads(subject) == ["ok"] + ["rejected"] * 19
+    flaky.set_faults(hang=True)
+    assert _twenty_threads(subject, hung=flaky) == ["ok"] + ["rejected"] * 19
     assert flaky.hits() == 1
     assert not subject.is_open()
-    flaky.set_faults(latency=0)
     assert _drive(subject, 5) == ["ok"] * 5
 
 

@@ -7,17 +7,22 @@ and ``grading/04_microservices/conftest.py`` import them).
   ``jwt_authn`` config are given — the reference's, the guide's translation or a learner's — in
   front of one upstream (cluster ``users``), with the chapter's filter chain around them.
 - :func:`bearer`: the ``Authorization`` header for a token.
+- :func:`until_limited` / :func:`refill_allowance`: a consumer's burst up to its first 429, and how
+  many tokens Envoy's bucket (refilled continuously, 100 a minute) may have added meanwhile — so a
+  loaded machine that sends the burst slowly never fails a correct limit.
 - :func:`settle`: wait until every request that reached a flaky upstream has been answered — a hung
   request Envoy gave up on still consumes the upstream's next fault once released.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import pytest
 
 from reference.auth.keys import KeyRing, generate_key
@@ -38,6 +43,22 @@ def gateway_issuer(issuer: str = ISSUER, **options: Any) -> TokenIssuer:
 
 def bearer(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
+
+
+def until_limited(
+    client: httpx.Client, path: str, headers: dict[str, str], most: int = 300
+) -> tuple[int, float]:
+    """GET ``path`` until the first 429 (at most ``most`` requests): (requests that passed, seconds)."""
+    start = time.monotonic()
+    for passed in range(most):
+        if client.get(path, headers=headers).status_code == 429:
+            return passed, time.monotonic() - start
+    return most, time.monotonic() - start
+
+
+def refill_allowance(seconds: float, per_minute: int = 100) -> int:
+    """Tokens a continuously refilled bucket of ``per_minute`` adds in ``seconds`` (rounded up)."""
+    return math.ceil(seconds * per_minute / 60) + 1
 
 
 def settle(upstream: FlakyUpstream, deadline_s: float = 10.0) -> None:

@@ -17,7 +17,16 @@ from types import ModuleType
 import httpx
 import pytest
 
-from course.testing.gateway import AUDIENCE, ISSUER, bearer, edge, gateway_issuer, settle
+from course.testing.gateway import (
+    AUDIENCE,
+    ISSUER,
+    bearer,
+    edge,
+    gateway_issuer,
+    refill_allowance,
+    settle,
+    until_limited,
+)
 from reference.auth.tokens import TokenIssuer
 from reference.microservices.envoy import RunningEnvoy
 from reference.microservices.flaky import FlakyUpstream
@@ -100,16 +109,28 @@ def test_bad_tokens_never_reach_the_service(
 def test_the_101st_request_of_a_consumer_is_429(
     client: httpx.Client, flaky: FlakyUpstream, issuer: TokenIssuer
 ) -> None:
-    alice, bob = bearer(token(issuer)), bearer(token(issuer))
-    statuses = [client.get("/api/v1/users", headers=alice).status_code for _ in range(101)]
-    assert statuses.count(200) == 100, statuses
-    assert statuses[-1] == 429
-    assert flaky.hits() == 100
-    # Per consumer: bob has his own 100; alice cannot escape by choosing a header.
+    """100 requests a minute per token subject: a burst passes 100 (plus what the bucket refilled
+    while it was sent, under two a second), then 429s."""
+    sub = f"user-{uuid.uuid4().hex[:8]}"
+    alice, bob = bearer(issuer.access_token(sub, [])), bearer(token(issuer))
+    passed, seconds = until_limited(client, "/api/v1/users", alice)
+    assert passed >= 100, f"limited after {passed} requests, before 100"
+    assert passed <= 100 + refill_allowance(seconds), f"{passed} passed in {seconds:.1f} s"
+    assert flaky.hits() == passed
+    # Per consumer: bob has his own 100; alice cannot escape by choosing a header …
     assert client.get("/api/v1/users", headers=bob).status_code == 200
     for header in ("x-consumer", "x-user-id", "x-forwarded-for", "x-real-ip"):
         spoofed = {**alice, header: f"fresh-{uuid.uuid4().hex[:6]}"}
         assert client.get("/api/v1/users", headers=spoofed).status_code == 429, header
+    # … nor by logging in again: a new token for the same subject shares her bucket.
+    relogin = bearer(issuer.access_token(sub, []))
+    assert client.get("/api/v1/users", headers=relogin).status_code == 429, "keyed on the token"
+    # 100 a minute, not a second: 1.5 s later only the refill (under two a second) passes.
+    time.sleep(1.5)
+    start = time.monotonic()
+    later = [client.get("/api/v1/users", headers=alice).status_code for _ in range(20)]
+    allowed = refill_allowance(1.5 + time.monotonic() - start)
+    assert later.count(200) <= allowed, f"refilled faster than 100 a minute: {later}"
 
 
 def test_only_get_and_head_are_retried(

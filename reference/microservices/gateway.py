@@ -14,9 +14,11 @@ meant is written down here and proved live in ``tests/microservices/test_gateway
 - **a per-consumer rate limit**: Envoy's ``local_ratelimit`` with a *dynamic descriptor* keyed on the
   verified token's ``sub`` (the ``metadata`` action reads ``jwt_authn``'s ``payload_in_metadata``;
   a descriptor entry without a value makes one token bucket per distinct subject, at most
-  ``max_dynamic_descriptors``). This is per Envoy instance: two replicas allow twice the rate. A
-  limit shared by a fleet needs Envoy's global rate limit service (``envoy.filters.http.ratelimit``
-  + a Redis-backed ratelimit server) — the guide's ``policy: redis``;
+  ``max_dynamic_descriptors``). It is a token bucket refilled continuously (100 tokens, 100 a
+  minute): a burst gets 100, then one every 0.6 s — not Kong's fixed "100 per calendar minute". And
+  it is per Envoy instance: two replicas allow twice the rate. A fleet-wide, fixed-window limit needs
+  Envoy's global rate limit service (``envoy.filters.http.ratelimit`` + a Redis-backed ratelimit
+  server) — the guide's ``policy: redis``;
 - **client-supplied ``X-Forwarded-For`` is not trusted**: ``use_remote_address`` with
   ``xff_num_trusted_hops: 0``, and the header the service gets is overwritten with the peer address
   the gateway saw;

@@ -132,7 +132,7 @@ def test_a_re_registration_replaces_the_instance(
     assert counts == {("127.0.0.1", 9000): 50, ("127.0.0.1", 9011): 50}, dict(counts)
 
 
-def test_malformed_and_addressless_entries_are_never_returned(
+def test_malformed_addressless_and_other_services_entries_are_never_returned(
     exercise: ModuleType, resolvers: list[Any], client: Etcd3Client, prefix: str
 ) -> None:
     client.put(f"{prefix}users/garbage", "{not json")
@@ -142,8 +142,12 @@ def test_malformed_and_addressless_entries_are_never_returned(
     resolver = started(exercise, resolvers, client, prefix)
     client.put(f"{prefix}users/late-garbage", "[1, 2")
     client.put(f"{prefix}users/late-guide", json.dumps({**guide, "id": "lg"}))
+    # Other services under the same prefix, one whose name starts with "users", are not users.
+    for other in ("orders/o1", "users-admin/a1"):
+        value = {"name": other.split("/")[0], "id": "x", "address": "127.0.0.1", "port": 9500}
+        client.put(f"{prefix}{other}", json.dumps(value))
     register(client, prefix, "ok2", 9001)
-    eventually(lambda: len(answers(resolver, 4)) == 2, "a new instance never appeared")
+    eventually(lambda: len(answers(resolver, 4)) >= 2, "a new instance never appeared")
     assert set(answers(resolver, 50)) == {("127.0.0.1", 9000), ("127.0.0.1", 9001)}
 
 

@@ -18,8 +18,9 @@ What the gateway must do:
 * every ``/api/v1/users`` request needs a JWT signed by a key in ``jwks``, issued by ``issuer`` for
   ``audience`` and not expired: a missing, forged, expired, wrong-issuer or wrong-audience token is
   refused by Envoy (401/403) and never reaches the service;
-* each consumer (the verified token's ``sub``) gets 100 requests a minute; the 101st is a 429, while
-  other consumers are unaffected (a client-chosen header must not be the key);
+* each consumer (the verified token's ``sub``) gets 100 requests a minute: a burst of 100 passes,
+  the next is a 429 (Envoy's token bucket then refills continuously, one every 0.6 s). Other
+  consumers are unaffected, and neither a client-chosen header nor a fresh token resets the count;
 * a 5xx from the service is retried (up to twice) for GET and HEAD only — never a POST;
 * the service gets ``timeout_s`` to answer; after that the client gets a 504.
 

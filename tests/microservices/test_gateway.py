@@ -7,6 +7,7 @@ One Envoy per module (its rate-limit buckets are per ``sub``: each test uses its
 from __future__ import annotations
 
 import math
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,9 +26,10 @@ from course.testing.gateway import (
     until_limited,
 )
 from reference.auth.tokens import TokenIssuer
-from reference.microservices.envoy import RunningEnvoy
+from reference.microservices.envoy import RunningEnvoy, throwaway_envoy
 from reference.microservices.flaky import FlakyUpstream, serve_flaky
 from reference.microservices.gateway import (
+    bootstrap,
     cluster,
     fault,
     jwt_authn,
@@ -291,3 +293,22 @@ def test_a_configuration_envoy_rejects_is_a_clear_error(flaky: FlakyUpstream) ->
     ):
         pass
     assert free_port()  # nothing left bound
+
+
+def test_an_envoy_that_cannot_bind_is_a_clear_error(flaky: FlakyUpstream) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        admin = free_port()
+        config = bootstrap(
+            port=taken.getsockname()[1],
+            admin_port=admin,
+            routes=[],
+            clusters=[cluster("users", [flaky.url])],
+            jwt=None,
+        )
+        with (
+            pytest.raises(RuntimeError, match="Envoy exited with status"),
+            throwaway_envoy(config, admin_port=admin),
+        ):
+            pass

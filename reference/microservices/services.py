@@ -12,7 +12,10 @@ Run one instance as a process::
     uv run python -m reference.microservices.services users --port 18111
 
 ``orders`` finds ``users`` through a :class:`~reference.microservices.discovery.Resolver` (no
-address in its configuration), which is service-to-service discovery in one line.
+address in its configuration), which is service-to-service discovery in one line. Errors leave as
+chapter 01's problem details (:mod:`reference.api_design.problems`): no live ``users`` instance, or
+one that is registered but unreachable (killed, its lease not yet run out), is a 503 with
+``Retry-After``, never a 500.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import uvicorn
 from etcd3gw.exceptions import Etcd3Exception
 from fastapi import FastAPI, HTTPException
 
+from reference.api_design.problems import install_problem_handlers
 from reference.config import get_settings
 from reference.microservices.discovery import (
     DEFAULT_PREFIX,
@@ -79,6 +83,7 @@ def create_app(
                 resolver.close()
 
     app = FastAPI(title=f"{name} service", lifespan=lifespan)
+    install_problem_handlers(app)
 
     @app.get("/health")
     def health() -> dict[str, str]:
@@ -102,9 +107,16 @@ def create_app(
             try:
                 users = resolver.resolve()
             except NoInstances as error:
-                raise HTTPException(503, str(error)) from None
-            async with httpx.AsyncClient(timeout=2.0) as client:
-                response = await client.get(f"{users.url}/users/1")
+                raise HTTPException(503, str(error), headers={"Retry-After": "1"}) from None
+            try:
+                async with httpx.AsyncClient(timeout=2.0) as client:
+                    response = await client.get(f"{users.url}/users/1")
+                    response.raise_for_status()
+            except httpx.HTTPError as error:
+                # Registered but gone (a crash inside its lease) or failing: the caller may retry,
+                # and the next resolve() moves on to another instance.
+                detail = f"users instance {users.id} at {users.url} failed: {type(error).__name__}"
+                raise HTTPException(503, detail, headers={"Retry-After": "1"}) from None
             return {"id": order_id, "user": response.json(), "users_instance": users.id}
 
     else:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from course.testing.discovery import ServiceStarter
-from reference.microservices.discovery import Resolver, resolve_once
+from reference.microservices.discovery import Registration, Resolver, resolve_once
 from reference.microservices.services import main
 from reference.setup.ports import free_port
 
@@ -52,7 +52,21 @@ def test_orders_finds_users_through_the_registry_and_sigterm_deregisters(
             if response.status_code == 503:
                 break
         assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
         assert "no live instance of 'users'" in response.json()["detail"]
+
+        # Registered but unreachable (a crash inside its lease): a 503 naming it, not a 500.
+        ghost_port = free_port()
+        with Registration(etcd_url, "users", "ghost", "127.0.0.1", ghost_port, prefix=etcd_prefix):
+            for _ in range(200):
+                response = httpx.get(f"{orders_url}/orders/7", timeout=5)
+                if "ghost" in response.text:
+                    break
+            assert response.status_code == 503
+            assert response.headers["retry-after"] == "1"
+            assert response.json()["detail"] == (
+                f"users instance ghost at http://127.0.0.1:{ghost_port} failed: ConnectError"
+            )
 
 
 @pytest.mark.parametrize(

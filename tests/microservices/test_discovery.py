@@ -321,3 +321,12 @@ def test_a_resolver_refuses_hostile_names_and_prefixes(
 ) -> None:
     with pytest.raises(InvalidInstance):
         Resolver(etcd_url, name, prefix=prefix)
+
+
+def test_a_bare_instance_with_a_bad_address_is_a_one_line_error(
+    etcd_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reference.microservices.discovery import main
+
+    assert main(["users", "u1", "0.0.0.0", "9000", "--etcd-url", etcd_url]) == 2  # noqa: S104
+    assert "bind address" in capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -93,3 +94,16 @@ def test_reference_drops_a_stopped_instance_at_once(etcd_url: str, etcd_prefix: 
         assert resolver.wait_for(lambda xs: len(xs) == 1, 15)
         registration.stop()
         assert resolver.wait_for(lambda xs: not xs, 15)
+
+
+def test_the_guide_agent_checks_on_its_own_interval(agent: ConsulAgent) -> None:
+    """Started, the agent runs the checks itself (every 10 s in the guide; 0.2 s here)."""
+    agent.interval = 0.2
+    discovery = ServiceDiscovery(agent)
+    with instance() as port:
+        discovery.register({"name": "users", "id": "users-1", "port": port})
+        agent.start()
+        deadline = time.monotonic() + 15
+        while discovery.get_service("users") is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)

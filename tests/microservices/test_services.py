@@ -98,3 +98,42 @@ def test_an_unknown_service_is_refused() -> None:
 
     with pytest.raises(ValueError, match="unknown service 'payments'"):
         create_app("payments")
+
+
+def test_the_apps_in_process_register_serve_and_answer_problems(
+    etcd_url: str, etcd_prefix: str
+) -> None:
+    """The same apps without processes: the lifespan registers and deregisters, users serves and
+    404s as problem+json, notifications accepts, orders reaches users through the registry."""
+    from fastapi.testclient import TestClient
+
+    from reference.api_design.graphql.background import serve_in_background
+    from reference.microservices.services import create_app
+
+    users = serve_in_background(create_app("users"))
+    try:
+        registration = Registration(
+            etcd_url, "users", "u-in-process", "127.0.0.1", users.port, prefix=etcd_prefix
+        )
+        with TestClient(create_app("users", registration=registration)) as client:
+            assert [i.id for i in resolve_once(etcd_url, "users", prefix=etcd_prefix)] == [
+                "u-in-process"
+            ]
+            assert client.get("/users/2").json()["name"] == "Grace"
+            missing = client.get("/users/9")
+            assert missing.status_code == 404
+            assert missing.headers["content-type"] == "application/problem+json"
+            orders = create_app("orders", etcd_url=etcd_url, prefix=etcd_prefix)
+            with TestClient(orders) as orders_client:
+                order = orders_client.get("/orders/3").json()
+                assert order["user"]["name"] == "Ada"
+                assert order["users_instance"] == "u-in-process"
+        assert resolve_once(etcd_url, "users", prefix=etcd_prefix) == []
+    finally:
+        users.stop()
+    with TestClient(create_app("notifications")) as client:
+        accepted = client.post("/notifications", json={"to": "ada", "text": "hi"})
+        assert accepted.status_code == 202
+        assert accepted.json()["accepted"] is True
+    with TestClient(create_app("orders")) as client:
+        assert client.get("/orders/1").status_code == 503  # no registry configured

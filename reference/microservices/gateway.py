@@ -368,6 +368,19 @@ def bootstrap(
     """A complete Envoy bootstrap: admin, one listener with ``routes``, the ``clusters``."""
     return {
         "admin": {"address": {"socket_address": {"address": listen, "port_value": admin_port}}},
+        # An edge bounds how many connections clients may hold open (Envoy warns without it).
+        "overload_manager": {
+            "resource_monitors": [
+                {
+                    "name": "envoy.resource_monitors.global_downstream_max_connections",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.resource_monitors."
+                        "downstream_connections.v3.DownstreamConnectionsConfig",
+                        "max_active_downstream_connections": 10_000,
+                    },
+                }
+            ]
+        },
         "static_resources": {
             "listeners": [
                 {

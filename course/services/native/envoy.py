@@ -82,6 +82,11 @@ class EnvoyServer(NativeServer):
             str(config),
             "--log-level",
             "warn",
+            # Without the demo services the JWKS fetch fails every second: a warning each time
+            # would grow the log by megabytes a day. Requests still say so ("Jwks remote fetch is
+            # failed", 401).
+            "--component-log-level",
+            "jwt:error",
             # Not --disable-hot-restart: the exit-with-parent request comes with hot restart. A
             # base id of its own so it never collides with another Envoy's shared memory.
             "--use-dynamic-base-id",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import re
 import signal
 import threading
 from collections.abc import Iterator
@@ -18,12 +19,14 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from course.cli import app
 from course.services.base import ServiceError
 from course.services.launcher import Launcher, port_holder
 from reference.config import get_settings
+from reference.microservices.envoy import check_config
 from reference.microservices.gateway import registry_template, render_template
 from reference.setup.ports import free_port
 from reference.setup.probes import probe_envoy
@@ -134,3 +137,22 @@ def test_the_committed_template_is_the_builder_s() -> None:
     assert TEMPLATE.read_text() == registry_template()
     with pytest.raises(ValueError, match="no value for"):
         render_template(TEMPLATE.read_text(), {"GATEWAY_PORT": "1"})
+
+
+def test_the_compose_service_fills_every_placeholder_with_a_config_envoy_accepts(
+    tmp_path: Path,
+) -> None:
+    """docker-compose.yml's envoy entrypoint seds the same template: applied here, Envoy validates it."""
+    compose = yaml.safe_load(Path("docker-compose.yml").read_text())
+    script = compose["services"]["envoy"]["entrypoint"][2].replace("$$", "$")  # compose's escape
+    expressions = re.findall(r"-e '(s(.)(.+?)\2(.*?)\2g?)'", script)
+    text = TEMPLATE.read_text()
+    for _whole, _delimiter, pattern, replacement in expressions:
+        text = text.replace(pattern, replacement)
+    body = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    assert "${" not in body
+    # The container's log folder is its volume; here, a folder of the test's own.
+    assert "path: /var/log/envoy/access.log" in text
+    config = tmp_path / "gateway.yaml"
+    config.write_text(text.replace("/var/log/envoy/", f"{tmp_path}/"))
+    check_config(config)  # raises with Envoy's message if it refuses

@@ -176,3 +176,10 @@ def test_the_parsers_read_the_conventions_they_document() -> None:
     assert not SECTION.match("## 4. Keyset")
     assert NUMBERED_OTHERWISE.match("## 4. Keyset")
     assert not NUMBERED_OTHERWISE.match("### 4.1 · Ties")
+
+
+def test_sections_file_lists_each_chapter_once_in_order() -> None:
+    """One block per chapter slug, in chapter order: a repeated block would silently shadow."""
+    slugs = [c["slug"] for c in tomllib.loads(SECTIONS_FILE.read_text())["chapter"]]
+    assert len(slugs) == len(set(slugs)), slugs
+    assert slugs == sorted(slugs), slugs

@@ -11,8 +11,11 @@ demo prints a one-hour token to try::
 
     curl -i http://127.0.0.1:18100/api/v1/users/1 -H "Authorization: Bearer $TOKEN"
 
-Without etcd, orders answers 503 for ``/api/v1/orders/…`` (it finds users through the registry:
-``course services up etcd``). Taught in ``notebooks/04_microservices_gateway.ipynb``.
+Discovery is live too: users registers itself in etcd (``ETCD_URL``; ``course services up etcd``) and
+orders finds it there, so ``/api/v1/orders/1`` through the gateway is a request that crosses two
+services. Each service also answers on its own paths at the root (``/users/1``), where a peer that
+resolved it through the registry calls it. Without etcd the demo still serves, saying so, and orders
+answers 503 (no users service). Taught in ``notebooks/04_microservices_gateway.ipynb``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import uvicorn
 from cryptography.hazmat.primitives import serialization
@@ -32,13 +36,22 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from reference.auth.keys import KeyRing, SigningKey
 from reference.auth.tokens import TokenIssuer
-from reference.config import state_dir
+from reference.config import get_settings, state_dir
+from reference.microservices.discovery import DEFAULT_PREFIX, DiscoveryError, Registration
 from reference.microservices.gateway import DEMO_AUDIENCE, DEMO_ISSUER, DEMO_PORTS, JWKS_PATH
 from reference.microservices.services import create_app
 
 
-def demo_app(name: str, keys: KeyRing | None = None) -> Starlette:
-    """Service ``name`` under ``/api/v1``, a public ``/health`` and (users) the issuer's JWKS."""
+def demo_app(
+    name: str,
+    keys: KeyRing | None = None,
+    *,
+    etcd_url: str | None = None,
+    port: int | None = None,
+    prefix: str = DEFAULT_PREFIX,
+) -> Starlette:
+    """Service ``name`` under ``/api/v1`` (and at the root), a public ``/health`` and (users) the
+    issuer's JWKS. With ``etcd_url``, users registers as ``127.0.0.1:port`` and orders resolves it."""
 
     async def health(_request: Request) -> Response:
         return JSONResponse({"status": "ok", "service": name})
@@ -49,12 +62,32 @@ def demo_app(name: str, keys: KeyRing | None = None) -> Starlette:
     routes: list[BaseRoute] = [Route("/health", health)]
     if keys is not None:
         routes.append(Route(JWKS_PATH, jwks))
-    service = create_app(name)
-    # A mounted app's lifespan does not run: no registry here, so orders has no users resolver
-    # (it answers 503 saying so).
+    registration = None
+    if etcd_url is not None and name == "users" and port is not None:
+        registration = Registration(
+            etcd_url, "users", "users-demo", "127.0.0.1", port, prefix=prefix
+        )
+    service = create_app(
+        name,
+        registration=registration,
+        etcd_url=etcd_url if name == "orders" else None,
+        prefix=prefix,
+    )
     service.state.users = None
-    routes.append(Mount("/api/v1", app=service))
-    return Starlette(routes=routes)
+    routes += [Mount("/api/v1", app=service), Mount("", app=service)]
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # A mounted app's lifespan does not run by itself: run the service's, without which it
+        # neither registers nor resolves. No etcd: serve anyway, and say what is missing.
+        async with AsyncExitStack() as stack:
+            try:
+                await stack.enter_async_context(service.router.lifespan_context(service))
+            except DiscoveryError as error:
+                print(f"{name}: no registry ({error}); serving without discovery", file=sys.stderr)
+            yield
+
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def demo_keys() -> KeyRing:
@@ -87,11 +120,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="where to listen (compose: 0.0.0.0)")
     args = parser.parse_args(argv)
     keys = demo_keys()
+    etcd_url = get_settings()["ETCD_URL"]
     issuer = TokenIssuer(keys, DEMO_ISSUER, DEMO_AUDIENCE, access_ttl=3600)
     servers = [
         uvicorn.Server(
             uvicorn.Config(
-                demo_app(name, keys if name == "users" else None),
+                demo_app(name, keys if name == "users" else None, etcd_url=etcd_url, port=port),
                 host=args.host,
                 port=port,
                 log_level="warning",

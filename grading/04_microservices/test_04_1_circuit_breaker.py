@@ -2,8 +2,9 @@
 
 Graded by what reached a real flaky HTTP upstream (its own request count) and by what each caller got
 back: an answer, the dependency's error, or the typed ``BreakerOpen``. Time is the injected manual
-clock; the 20-thread probe test uses a clock whose every read yields the CPU, so a breaker that checks
-the state and claims the probe in two steps is caught in the act."""
+clock; the 20-thread probe test uses a clock, and a breaker whose ``state``/``probing`` reads, that yield
+the CPU, so a breaker that checks the state and claims the probe in two steps (or under a fresh lock
+per call) is caught in the act."""
 
 from __future__ import annotations
 
@@ -105,10 +106,32 @@ def test_failures_older_than_the_window_are_forgotten(
     b = breaker(exercise, manual_clock)
     flaky.set_faults(statuses=[503] * (VOLUME - 1))
     drive(b, http, VOLUME - 1)
-    manual_clock.advance(11)  # the window is 10 s
+    manual_clock.advance(10.5)  # the window is 10 s: every one of them is older than that
     flaky.set_faults(statuses=[200] * (VOLUME - 1) + [503])
     assert drive(b, http, VOLUME)[-1] == "503"
     assert drive(b, http, 3) == ["ok"] * 3, "1 failure in the last 10 calls opened it"
+
+
+def test_a_low_failure_rate_never_opens_it(
+    exercise: ModuleType, http: httpx.Client, flaky: FlakyUpstream, manual_clock: ManualClock
+) -> None:
+    b = breaker(exercise, manual_clock)
+    flaky.set_faults(statuses=[503, 200, 200] * VOLUME)  # a third fail: below the 50 % ratio
+    assert drive(b, http, 3 * VOLUME) == ["503", "ok", "ok"] * VOLUME, (
+        "opened on a count, not a share"
+    )
+    assert flaky.hits() == 3 * VOLUME
+
+
+def test_a_success_never_opens_it(
+    exercise: ModuleType, http: httpx.Client, flaky: FlakyUpstream, manual_clock: ManualClock
+) -> None:
+    b = breaker(exercise, manual_clock)
+    half = VOLUME // 2
+    flaky.set_faults(statuses=[503] * half + [200] * (half + 1))  # the 10th call succeeds at 50 %
+    assert drive(b, http, VOLUME + 1) == ["503"] * half + ["ok"] * (half + 1), (
+        "a call that succeeded opened the breaker: only a failure may open it"
+    )
 
 
 def open_it(b: Any, http: httpx.Client, flaky: FlakyUpstream) -> None:
@@ -116,6 +139,19 @@ def open_it(b: Any, http: httpx.Client, flaky: FlakyUpstream) -> None:
     drive(b, http, VOLUME)
     assert drive(b, http, 1) == ["open"]
     flaky.reset()
+
+
+def test_retry_after_counts_down(
+    exercise: ModuleType, http: httpx.Client, flaky: FlakyUpstream, manual_clock: ManualClock
+) -> None:
+    b = breaker(exercise, manual_clock)
+    open_it(b, http, flaky)
+    manual_clock.advance(RESET - 7)
+    with pytest.raises(BreakerOpen) as caught:
+        b.call(fetch, http)
+    assert caught.value.retry_after == pytest.approx(7), (
+        "retry_after is the time left until the probe"
+    )
 
 
 def test_the_reset_timeout_runs_on_the_injected_clock(
@@ -155,11 +191,33 @@ def twenty_together(b: Any, http: httpx.Client) -> list[str]:
     return sorted(outcomes)
 
 
+def yielding_state(cls: type) -> type:
+    """The learner's breaker whose ``state`` and ``probing`` give the CPU away on every read: a
+    check and a claim made under no lock (or a fresh ``threading.Lock()`` per call) interleave even
+    with no clock read between them. Under the breaker's own lock the reads change nothing."""
+
+    def attribute(name: str) -> property:
+        def get(self: Any) -> Any:
+            value = self.__dict__[name]
+            time.sleep(0.001)  # read, then yield: another thread may change it before we act
+            return value
+
+        def put(self: Any, value: Any) -> None:
+            self.__dict__[name] = value
+
+        return property(get, put)
+
+    return type(
+        cls.__name__, (cls,), {"state": attribute("state"), "probing": attribute("probing")}
+    )
+
+
 def test_one_probe_among_20_threads(
     exercise: ModuleType, http: httpx.Client, flaky: FlakyUpstream
 ) -> None:
     clock = YieldingClock()
-    b = breaker(exercise, clock)
+    config = BreakerConfig(failure_ratio=0.5, volume=VOLUME, window=10.0, reset_timeout=RESET)
+    b = yielding_state(exercise.CircuitBreaker)(config, clock=clock)
     open_it(b, http, flaky)
     for round_ in range(3):  # failed probes re-open it: three chances to let two through
         clock.advance(RESET)

@@ -88,7 +88,8 @@ def test_entry_names_the_address_and_port_under_a_lease_of_ttl(
     assert ttls == {3, 5}, f"leases granted for {sorted(ttls)} s, not exactly ttl (3 and 5)"
 
 
-@pytest.mark.parametrize("address", ["", "0.0.0.0", "::"])  # noqa: S104 - refused values
+# "::0" is "::" spelled otherwise; "0" is a host name that resolves to 0.0.0.0 (`--host 0`).
+@pytest.mark.parametrize("address", ["", "0.0.0.0", "::", "::0", "0"])  # noqa: S104 - refused
 def test_an_address_no_client_can_reach_is_refused(
     exercise: ModuleType, client: Etcd3Client, etcd_prefix: str, started: list[Any], address: str
 ) -> None:
@@ -97,12 +98,11 @@ def test_an_address_no_client_can_reach_is_refused(
     assert entries(client, etcd_prefix) == {}
 
 
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST"])  # resolved, not looked up in a table
 def test_a_host_name_is_stored_as_the_ip_clients_reach(
-    exercise: ModuleType, client: Etcd3Client, etcd_prefix: str, started: list[Any]
+    exercise: ModuleType, client: Etcd3Client, etcd_prefix: str, started: list[Any], host: str
 ) -> None:
-    registration = exercise.ServiceRegistration(
-        client, etcd_prefix, "users", "a", "localhost", 9000
-    )
+    registration = exercise.ServiceRegistration(client, etcd_prefix, "users", "a", host, 9000)
     started.append(registration)
     registration.start()
     ((value, _lease),) = entries(client, etcd_prefix).values()
@@ -116,13 +116,16 @@ def test_a_host_name_is_stored_as_the_ip_clients_reach(
         ("us\0ers", "a", 9000),
         ("u" * 100_000, "a", 9000),
         ("a/b", "a", 9000),
+        ("users\n", "a", 9000),
         ("users", "", 9000),
         ("users", "../x", 9000),
+        ("users", "a\n", 9000),
         ("users", "a", 0),
         ("users", "a", 65536),
         ("users", "a", -1),
         ("users", "a", True),
         ("users", "a", "9000"),
+        ("users", "a", 9000.0),
     ],
 )
 def test_hostile_names_and_ports_are_refused_before_writing(
@@ -204,6 +207,10 @@ def test_sigterm_deregisters_before_the_process_ends(
         process.wait(10)
         assert entries(client, etcd_prefix) == {}, (
             "the instance exited on SIGTERM but is still registered (until its TTL runs out)"
+        )
+        assert process.returncode == -signal.SIGTERM, (
+            f"exit status {process.returncode}: after deregistering, end as SIGTERM would"
+            " (an orchestrator reads a clean exit 0 as 'finished', not 'terminated')"
         )
     finally:
         process.kill()

@@ -78,7 +78,10 @@ def test_a_lookalike_prefix_is_not_routed(
 
 
 def test_health_is_public(client: httpx.Client, flaky: FlakyUpstream) -> None:
+    """/health and nothing else: a public prefix would open /health/… and /healthz to anyone."""
     assert client.get("/health").status_code == 200
+    for path in ("/health/internal", "/healthz"):
+        assert client.get(path).status_code in (401, 403, 404), f"{path} is public"
     assert [hit.path for hit in flaky.log()] == ["/health"]
 
 
@@ -143,6 +146,13 @@ def test_only_get_and_head_are_retried(
     flaky.set_faults(statuses=[503, 503])
     assert client.get("/api/v1/users/1", headers=auth).status_code == 200
     assert flaky.hits(method="GET") == 3
+    flaky.set_faults(statuses=[503, 503])
+    assert client.head("/api/v1/users/1", headers=auth).status_code == 200
+    assert flaky.hits(method="HEAD") == 3, "a HEAD is as safe to retry as a GET"
+    for method in ("PUT", "DELETE", "PATCH"):  # GET and HEAD only, as the task says
+        flaky.set_faults(statuses=[503, 503])
+        assert client.request(method, "/api/v1/users/1", headers=auth).status_code == 503
+        assert flaky.hits(method=method) == 1, f"a {method} was retried"
 
 
 def test_a_hung_service_is_a_504(
@@ -154,3 +164,16 @@ def test_a_hung_service_is_a_504(
     finally:
         settle(flaky)
     assert response.status_code == 504
+
+
+def test_the_timeout_is_timeout_s(
+    exercise: ModuleType, flaky: FlakyUpstream, issuer: TokenIssuer
+) -> None:
+    """Another timeout_s than the module's gateway: a 1 s answer fits in 3 s (a route timeout
+    hard-coded to 0.5 s gives a 504)."""
+    routes = exercise.gateway_routes("users", 3.0)
+    jwt = exercise.jwt_authn(ISSUER, AUDIENCE, issuer.keys.jwks())
+    flaky.set_faults(latency=1.0)
+    with edge(flaky.url, routes, jwt) as running, httpx.Client(timeout=10) as c:
+        response = c.get(f"{running.url}/api/v1/users/1", headers=bearer(token(issuer)))
+    assert response.status_code == 200, f"{response.status_code}: timeout_s=3 was not the timeout"

@@ -126,6 +126,29 @@ def test_a_quiet_spell_does_not_bank_retries_for_the_next_outage(
     assert flaky.hits() <= 60, f"{flaky.hits()} upstream calls for 50 requests"
 
 
+def test_refused_retries_cost_no_budget(
+    exercise: ModuleType, http: httpx.Client, flaky: FlakyUpstream, sleeps: Sleeps
+) -> None:
+    """A token pays for a retry that happens: failed POSTs and last attempts (never retried) leave
+    the budget as it was, so the next GET's blip is still retried."""
+    send = sender(exercise, http, sleeps, budget=exercise.RetryBudget(ratio=0.1, reserve=2))
+    flaky.set_faults(default_status=503)
+    for _ in range(10):
+        assert send("POST", "/orders").status_code == 503
+        assert send(attempts=1).status_code == 503
+    flaky.set_faults(statuses=[503], default_status=200)
+    assert send().status_code == 200, "the budget was spent on retries that never happened"
+
+
+def test_the_budget_refills_at_its_own_ratio(
+    exercise: ModuleType, http: httpx.Client, flaky: FlakyUpstream, sleeps: Sleeps
+) -> None:
+    """ratio=0.5: two requests earn a retry (a 10 % hard-coded earns one in ten)."""
+    send = sender(exercise, http, sleeps, budget=exercise.RetryBudget(ratio=0.5, reserve=1))
+    flaky.set_faults(statuses=[503, 200, 200] * 10)  # every other request meets one blip
+    assert [send().status_code for _ in range(20)] == [200] * 20
+
+
 def test_a_steady_trickle_of_blips_is_still_retried(
     exercise: ModuleType, http: httpx.Client, flaky: FlakyUpstream, sleeps: Sleeps
 ) -> None:
@@ -150,6 +173,29 @@ def test_backoff_is_exponential_capped_and_fully_jittered(
         assert all(0 <= p <= bound for p in column), f"retry {k}: a pause outside [0, {bound}]"
         assert min(column) < 0.25 * bound, f"retry {k}: never near 0 — not full jitter"
         assert max(column) > 0.75 * bound, f"retry {k}: never near {bound} — not exponential"
+
+
+def test_the_jitter_comes_from_the_injected_rng(
+    exercise: ModuleType, http: httpx.Client, flaky: FlakyUpstream, sleeps: Sleeps
+) -> None:
+    """The same rng seed, the same pauses: the injected rng is what makes a run reproducible."""
+    send = sender(exercise, http, sleeps, attempts=4)
+    flaky.set_faults(default_status=503)
+    send(rng=random.Random(7))
+    send(rng=random.Random(7))
+    assert len(sleeps.pauses) == 6
+    assert sleeps.pauses[:3] == sleeps.pauses[3:], "the pauses did not come from the given rng"
+
+
+def test_an_attempt_never_outlives_the_deadline(
+    exercise: ModuleType, http: httpx.Client, flaky: FlakyUpstream, sleeps: Sleeps
+) -> None:
+    """0.3 s left, a 1 s answer: the attempt is given timeout=0.3 and gives up (the client's own
+    10 s timeout would wait for the answer, long after the caller gave up)."""
+    send = sender(exercise, http, sleeps, attempts=1)
+    flaky.set_faults(latency=1.0)
+    with pytest.raises((httpx.TimeoutException, DeadlineExceeded)):
+        send(deadline=sleeps.clock() + 0.3)
 
 
 def test_no_pause_ends_past_the_deadline(
@@ -185,7 +231,15 @@ def test_a_refused_connection_is_retried_then_raised(
 
 @pytest.mark.parametrize(
     "options",
-    [{"attempts": 0}, {"attempts": 10**6}, {"base": math.nan}, {"base": -0.1}, {"cap": math.inf}],
+    [
+        {"attempts": 0},
+        {"attempts": 10**6},
+        {"attempts": 2.5},
+        {"attempts": True},
+        {"base": math.nan},
+        {"base": -0.1},
+        {"cap": math.inf},
+    ],
 )
 def test_nonsense_settings_are_refused(
     exercise: ModuleType,

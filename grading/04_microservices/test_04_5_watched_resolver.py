@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
+import httpx
 import pytest
 from etcd3gw.client import Etcd3Client
 from etcd3gw.lease import Lease
@@ -135,13 +136,24 @@ def test_a_re_registration_replaces_the_instance(
 def test_malformed_addressless_and_other_services_entries_are_never_returned(
     exercise: ModuleType, resolvers: list[Any], client: Etcd3Client, prefix: str
 ) -> None:
+    """Never returned, whether there before start() or written after; and the watch survives
+    each of them (the instance registered last still appears)."""
     client.put(f"{prefix}users/garbage", "{not json")
     guide = {"name": "users", "id": "g", "address": "", "port": 9009}  # the guide's registration
     client.put(f"{prefix}users/guide", json.dumps(guide))
     register(client, prefix, "ok", 9000)
+    register(client, prefix, "turned", 9002)
     resolver = started(exercise, resolvers, client, prefix)
     client.put(f"{prefix}users/late-garbage", "[1, 2")
     client.put(f"{prefix}users/late-guide", json.dumps({**guide, "id": "lg"}))
+    # Valid JSON that is no registration must not kill the watch; a port must be an int 1-65535.
+    for key, raw in (("list", "[1, 2]"), ("null", "null"), ("number", "7")):
+        client.put(f"{prefix}users/{key}", raw)
+    for port in ("9000", 0, 70000, None):
+        value = {"name": "users", "id": "p", "address": "127.0.0.1", "port": port}
+        client.put(f"{prefix}users/port-{port}", json.dumps(value))
+    # A registered instance whose entry is overwritten with garbage is no longer that instance.
+    client.put(f"{prefix}users/turned", "{not json any more")
     # Other services under the same prefix, one whose name starts with "users", are not users.
     for other in ("orders/o1", "users-admin/a1"):
         value = {"name": other.split("/")[0], "id": "x", "address": "127.0.0.1", "port": 9500}
@@ -169,3 +181,24 @@ def test_the_view_follows_registrations_and_deregistrations(
         "a deregistered instance is still served",
     )
     assert set(answers(resolver, 50)) == {("127.0.0.1", 9001)}
+
+
+def watchers(url: str) -> int:
+    """etcd's gauge of the watchers open on it (``etcd_debugging_mvcc_watcher_total``)."""
+    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+        if line.startswith("etcd_debugging_mvcc_watcher_total "):
+            return int(float(line.split()[1]))
+    raise AssertionError("etcd's /metrics has no etcd_debugging_mvcc_watcher_total")
+
+
+def test_close_stops_watching(
+    exercise: ModuleType, resolvers: list[Any], client: Etcd3Client, quiet_etcd_url: str
+) -> None:
+    """Three resolvers hold three watchers in etcd; closed, they hold none (a close() that leaves
+    the watch running leaks one per resolver ever made)."""
+    before = watchers(quiet_etcd_url)
+    made = [started(exercise, resolvers, client, f"/g{uuid.uuid4().hex[:8]}/") for _ in range(3)]
+    eventually(lambda: watchers(quiet_etcd_url) >= before + 3, "the resolvers opened no watch")
+    for resolver in made:
+        resolver.close()
+    eventually(lambda: watchers(quiet_etcd_url) <= before, "close() left its watch open in etcd")

@@ -128,6 +128,13 @@ def test_the_101st_request_of_a_consumer_is_429(
     # … nor by logging in again: a new token for the same subject shares her bucket.
     relogin = bearer(issuer.access_token(sub, []))
     assert client.get("/api/v1/users", headers=relogin).status_code == 429, "keyed on the token"
+    # … nor by waiting for 30 other consumers to push her bucket out of a too-small table of
+    # buckets (max_dynamic_descriptors: an evicted consumer comes back with a full bucket).
+    for _ in range(30):
+        assert client.get("/api/v1/users", headers=bearer(token(issuer))).status_code == 200
+    assert client.get("/api/v1/users", headers=alice).status_code == 429, (
+        "her bucket was evicted by 30 other consumers: max_dynamic_descriptors is too small"
+    )
     # 100 a minute, not a second: 1.5 s later only the refill (under two a second) passes.
     time.sleep(1.5)
     start = time.monotonic()

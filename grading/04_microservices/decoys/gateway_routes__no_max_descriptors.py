@@ -1,4 +1,4 @@
-"""Decoy for 04.3: retry_on 5xx for every method — a POST that failed with 503 is sent again (and could charge twice). Caught by test_only_get_and_head_are_retried."""
+"""Decoy for 04.3: the per-consumer descriptor without max_dynamic_descriptors — Envoy keeps 20 consumers' buckets and evicts the oldest, so a limited consumer comes back with a full bucket once 20 others have called. Caught by test_the_101st_request_of_a_consumer_is_429."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ route:
   retry_policy:
     retry_on: 5xx,reset,connect-failure
     num_retries: 2
+    retriable_request_headers:             # only these methods: a retried POST may run twice
+    - name: ":method"
+      string_match: {{safe_regex: {{regex: "GET|HEAD"}}}}
 typed_per_filter_config:
   envoy.filters.http.jwt_authn:
     "@type": type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig
@@ -30,7 +33,6 @@ typed_per_filter_config:
     token_bucket: {{max_tokens: 100000, tokens_per_fill: 100000, fill_interval: 1s}}
     filter_enabled: {{default_value: {{numerator: 100, denominator: HUNDRED}}}}
     filter_enforced: {{default_value: {{numerator: 100, denominator: HUNDRED}}}}
-    max_dynamic_descriptors: 10000
     descriptors:
     - entries: [{{key: sub}}]                # no value: a bucket per distinct subject
       token_bucket: {{max_tokens: 100, tokens_per_fill: 100, fill_interval: 60s}}

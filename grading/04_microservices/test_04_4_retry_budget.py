@@ -88,6 +88,18 @@ def test_a_non_idempotent_request_is_sent_once(
     assert flaky.hits() == 1, f"a {method} was retried: the order may now exist twice"
 
 
+def test_a_timed_out_post_is_not_sent_again(
+    exercise: ModuleType, http: httpx.Client, flaky: FlakyUpstream, sleeps: Sleeps
+) -> None:
+    """A POST that timed out may have run: it is raised, not retried (an error is no licence to
+    resend a non-idempotent request)."""
+    send = sender(exercise, http, sleeps)
+    flaky.set_faults(latency=1.0)
+    with pytest.raises((httpx.TimeoutException, DeadlineExceeded)):
+        send("POST", "/orders", deadline=sleeps.clock() + 0.3)
+    assert flaky.hits(method="POST") == 1, "a timed-out POST was sent again: two orders"
+
+
 @pytest.mark.parametrize("status", [400, 404, 409, 429, 500])
 def test_answers_a_retry_cannot_fix_are_returned_at_once(
     exercise: ModuleType, http: httpx.Client, flaky: FlakyUpstream, sleeps: Sleeps, status: int

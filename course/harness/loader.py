@@ -192,11 +192,49 @@ def exercises_root() -> Path:
     return Path(os.environ.get(ROOT_VARIABLE) or REPO_ROOT / "exercises").resolve()
 
 
+class BorrowedAnswer(ImportError):
+    """A name the learner must write is the course's own implementation, imported (``from
+    reference… import answer``): every test fails with this, saying which name and whose it is."""
+
+
+# The course's own code: an answer taken from here is not the learner's, whatever its behaviour.
+COURSE_PACKAGES = ("reference", "guide", "solutions", "course")
+
+
+def answer_names(exercise: Exercise) -> list[str]:
+    """The top-level functions and classes the stub asks for (what the learner writes)."""
+    import ast
+
+    stub = REPO_ROOT / exercise.stub
+    if not stub.is_file():
+        return []
+    return [
+        node.name
+        for node in ast.parse(stub.read_text()).body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and not node.name.startswith("_")
+    ]
+
+
+def borrowed_answers(exercise: Exercise, module: ModuleType) -> list[str]:
+    """``name (module.qualname)`` for each answer name bound to one of the course's own objects."""
+    found = []
+    for name in answer_names(exercise):
+        value = getattr(module, name, None)
+        origin = getattr(value, "__module__", None)
+        if isinstance(origin, str) and origin.split(".")[0] in COURSE_PACKAGES:
+            found.append(f"{name} ({origin}.{getattr(value, '__qualname__', name)})")
+    return found
+
+
 def load_exercise(exercise_id: str) -> ModuleType:
     """Import the exercise's file from the graded folder as a fresh module.
 
     The module name is derived from the file's absolute path, so a stub, a solution and a decoy
-    loaded in one process never shadow each other.
+    loaded in one process never shadow each other. An answer name bound to the course's own
+    implementation (re-exported from ``reference`` — the sandbox must carry it, the stubs import
+    helpers from it) raises :class:`BorrowedAnswer`: behaviour alone cannot tell it from an answer.
+    A wrapper around it still passes; ``course grade`` flags such imports for review.
     """
     exercise = catalogue()[exercise_id]
     path = exercises_root() / exercise.relative_path
@@ -214,4 +252,10 @@ def load_exercise(exercise_id: str) -> ModuleType:
     except BaseException:
         sys.modules.pop(name, None)
         raise
+    borrowed = borrowed_answers(exercise, module)
+    if borrowed:
+        raise BorrowedAnswer(
+            f"{exercise.relative_path} imports the course's implementation instead of writing it: "
+            f"{', '.join(borrowed)}. Write your own (the stub says which helpers you may import)."
+        )
     return module

@@ -86,9 +86,11 @@ def _python_binds() -> list[str]:
 
 def grading_files(exercise: Exercise) -> list[Path]:
     """The grading sources one exercise's run needs: its test file, the conftest files above it and
-    the non-test helpers beside it (not the other exercises' tests, not the decoys)."""
+    the non-test helpers beside it (not the other exercises' tests, not the decoys), and the pristine
+    stub, which names the answers a hand-in must write itself (``loader.borrowed_answers``)."""
     test = REPO_ROOT / exercise.test
     files = [p for p in (REPO_ROOT / "grading" / "conftest.py",) if p.is_file()]
+    files += [p for p in (REPO_ROOT / exercise.stub,) if p.is_file()]
     for path in sorted(test.parent.iterdir()):
         if path == test or (
             path.suffix == ".py" and path.is_file() and not path.name.startswith("test_")

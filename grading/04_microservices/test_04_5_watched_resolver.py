@@ -149,7 +149,7 @@ def test_malformed_addressless_and_other_services_entries_are_never_returned(
     # Valid JSON that is no registration must not kill the watch; a port must be an int 1-65535.
     for key, raw in (("list", "[1, 2]"), ("null", "null"), ("number", "7")):
         client.put(f"{prefix}users/{key}", raw)
-    for port in ("9000", 0, 70000, None):
+    for port in ("9000", 0, 70000, None, True):  # True is an int in Python, not port 1
         value = {"name": "users", "id": "p", "address": "127.0.0.1", "port": port}
         client.put(f"{prefix}users/port-{port}", json.dumps(value))
     # A registered instance whose entry is overwritten with garbage is no longer that instance.

@@ -66,7 +66,7 @@ def parse_instance(value: bytes) -> tuple[str, int] | None:
         address, port = data["address"], data["port"]
     except (ValueError, KeyError, TypeError):
         return None
-    if isinstance(address, str) and address and isinstance(port, int) and 0 < port < 65536:
+    if isinstance(address, str) and address and type(port) is int and 0 < port < 65536:
         return address, port
     return None
 

@@ -200,7 +200,7 @@ def grade(
         exercises = catalogue_module.select(exercise_ids or [])
     except catalogue_module.SelectionError as error:
         raise _fail(console, str(error)) from None
-    down = learner.unreachable_servers(s for ex in exercises for s in ex.servers)
+    down = learner.reachable_or_started(console, (s for ex in exercises for s in ex.servers))
     if down:
         for problem in down.values():
             learner.print_unreachable(console, problem)
@@ -266,7 +266,7 @@ def verify(
         exercises = catalogue_module.select(exercise_ids or [])
     except catalogue_module.SelectionError as error:
         raise _fail(console, str(error)) from None
-    down = learner.unreachable_servers(s for ex in exercises for s in ex.servers)
+    down = learner.reachable_or_started(console, (s for ex in exercises for s in ex.servers))
     for problem in down.values():
         learner.print_unreachable(console, problem)
     ok = not problems and not down

@@ -26,6 +26,7 @@ from course.harness.catalogue import chapters, ordered
 from course.harness.loader import PROBED_VARIABLE, Exercise, catalogue, exercises_root
 from course.harness.progress import Progress
 from course.harness.runner import DEFAULT_TIMEOUT, RunResult, TestOutcome, run_grading
+from course.services.autostart import may_start
 from reference.config import REPO_ROOT, get_settings
 
 PROBE_TIMEOUT = 3.0
@@ -58,6 +59,31 @@ def unreachable_servers(servers: Iterable[str]) -> dict[str, Unreachable]:
         except Exception as error:  # noqa: BLE001 - any failure means "not reachable"
             down[server] = Unreachable(server, url, f"{type(error).__name__}: {error}"[:300])
     return down
+
+
+def reachable_or_started(console: Console, servers: Iterable[str]) -> dict[str, Unreachable]:
+    """:func:`unreachable_servers`, after starting those the fixtures would start themselves
+    (:func:`course.services.autostart.may_start`: Keycloak always, any server unless
+    ``COURSE_AUTOSTART=0``). Started here, by the command itself: a server a grading run started
+    would be killed with the run's leftovers when it ended, and started again by the next run."""
+    down = unreachable_servers(servers)
+    startable = [name for name in down if may_start(name)]
+    if not startable:
+        return down
+    from course.services.base import ServiceError
+    from course.services.launcher import Launcher
+
+    console.print(f"starting {', '.join(startable)} (needed by these exercises) …", style="dim")
+    try:
+        Launcher(progress=lambda line: console.print(f"  {escape(line)}", style="dim")).up(
+            startable
+        )
+    except ServiceError as error:
+        console.print(f"[red]could not start {', '.join(startable)}:[/] {escape(str(error))}")
+    return {
+        **{n: p for n, p in down.items() if n not in startable},
+        **unreachable_servers(startable),
+    }
 
 
 def print_unreachable(console: Console, problem: Unreachable) -> None:
@@ -179,7 +205,7 @@ def check(
     verbose: bool = False,
 ) -> bool:
     """Check servers, grade each exercise, record progress; True when every exercise passes."""
-    down = unreachable_servers(server for ex in exercises for server in ex.servers)
+    down = reachable_or_started(console, (server for ex in exercises for server in ex.servers))
     for problem in down.values():
         print_unreachable(console, problem)
     progress = Progress.load()

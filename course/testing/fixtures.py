@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import pytest
 
 from course.harness.loader import PROBED_VARIABLE
+from course.services.autostart import may_start
 from course.testing.resources import JOB_VHOSTS_VARIABLE, unique_name
 from reference.config import Settings, get_settings, to_sqlalchemy_url
 from reference.setup import servers as registry
@@ -52,12 +53,6 @@ def ensure_server(name: str) -> None:
     problem = _checked[name]
     if problem is not None:
         pytest.fail(problem, pytrace=False)
-
-
-def may_start(name: str) -> bool:
-    """Whether the fixtures may start server ``name`` (see :func:`ensure_server`)."""
-    autostart = os.environ.get("COURSE_AUTOSTART", "1")
-    return autostart != "never" and (autostart != "0" or registry.server(name).heavy)
 
 
 def _check_or_start(name: str) -> str | None:

@@ -59,7 +59,9 @@ def test_check_on_a_solved_exercise_passes_and_records_progress(
 def test_check_names_the_command_that_starts_an_unreachable_server(
     cli: CliRunner, stub_root: Path, monkeypatch: pytest.MonkeyPatch, closed_port: int
 ) -> None:
-    """A server that does not answer is reported with its URL and `course services up NAME`."""
+    """A server that does not answer, and that check may not start (``COURSE_AUTOSTART=0``), is
+    reported with its URL and `course services up NAME`."""
+    monkeypatch.setenv("COURSE_AUTOSTART", "0")
     monkeypatch.setenv("REDIS_URL", f"redis://:course@127.0.0.1:{closed_port}/0")
     result = cli.invoke(app, ["check", "00.1"])
     assert result.exit_code == 1

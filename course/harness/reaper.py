@@ -46,12 +46,16 @@ def children() -> list[int]:
     return found
 
 
-def kill_descendants() -> int:
-    """SIGKILL every child until none is left (each kill orphans grandchildren onto us); how many."""
+def kill_descendants(spare: frozenset[int] = frozenset()) -> int:
+    """SIGKILL every child until none is left (each kill orphans grandchildren onto us); how many.
+
+    ``spare``: children this process had before the command started — not the command's leftovers
+    (none when run as ``python -m course.harness.reaper``; a test running :func:`main` in-process
+    must not kill, say, the Keycloak its pytest worker started for another test)."""
     killed = 0
     deadline = time.monotonic() + SWEEP_SECONDS
     while time.monotonic() < deadline:
-        pids = children()
+        pids = [pid for pid in children() if pid not in spare]
         if not pids:
             break
         for pid in pids:
@@ -67,6 +71,7 @@ def kill_descendants() -> int:
 
 def main(argv: list[str]) -> int:
     become_subreaper()
+    spare = frozenset(children())
     child = subprocess.Popen(argv, close_fds=False)  # the report descriptor goes through
     terminated: list[float] = []
 
@@ -83,7 +88,7 @@ def main(argv: list[str]) -> int:
         except subprocess.TimeoutExpired:
             if terminated and time.monotonic() - terminated[0] > KILL_AFTER_TERM:
                 child.kill()
-    kill_descendants()
+    kill_descendants(spare)
     return code
 
 

@@ -666,19 +666,25 @@ def test_a_jobs_rabbitmq_user_is_confined_to_its_own_vhosts() -> None:
 
 def test_the_reaper_kills_what_left_the_session_and_keeps_the_exit_status() -> None:
     """In-process (so coverage sees it): the command double-forks a setsid sleep and exits 3; the
-    reaper returns 3 and the sleep is gone."""
+    reaper returns 3 and the sleep is gone — and a child the process already had (the pytest
+    worker's Keycloak, once: CI's verify stage then found it dead) is left alone."""
     import ctypes
     import signal
+    import subprocess
 
     from course.harness import reaper
 
     marker = b"sleep\x003611"
+    bystander = subprocess.Popen(["sleep", "3612"])
     previous = signal.getsignal(signal.SIGTERM)
     try:
         code = reaper.main(["sh", "-c", "setsid sh -c 'sleep 3611 & exit 0' & sleep 0.5; exit 3"])
+        assert bystander.poll() is None, "the reaper killed a child it had before the command"
     finally:
         signal.signal(signal.SIGTERM, previous)
         ctypes.CDLL(None).prctl(reaper.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+        bystander.kill()
+        bystander.wait()
     assert code == 3
     assert running(marker) == []
     assert reaper.children() == []

@@ -80,6 +80,14 @@ REGISTRY: Final[tuple[Server, ...]] = (
         native="course.services.native.kafka:KafkaServer",
         compose_service="kafka",
         chapters=("00", "05"),
+        # Two SASL listeners beside the open one (course/services/native/kafka.py): SCRAM for
+        # `course grade`'s per-job users, and PLAIN for the super user the grader administers with.
+        extra=MappingProxyType(
+            {
+                "KAFKA_GRADING_BOOTSTRAP_SERVERS": "127.0.0.1:19094",
+                "KAFKA_ADMIN_URL": "sasl-plain://admin:course@127.0.0.1:19095",
+            }
+        ),
     ),
     Server(
         name="rabbitmq",

@@ -2,9 +2,24 @@
 
 The same broker the ``apache/kafka:4.1.1`` image runs, without Docker: a tiny pom
 (``native/kafka/pom.xml``) names the jars, Maven copies them into ``.services/kafka/lib``, and
-``java -cp 'lib/*' kafka.Kafka server.properties`` runs one process that is both broker (PLAINTEXT on
-127.0.0.1:19092) and KRaft controller (127.0.0.1:19093). Storage is formatted once and kept across
-restarts; ``reset`` wipes ``paths().data`` and the next start formats it again.
+``java -cp 'lib/*' kafka.Kafka server.properties`` runs one process that is both broker and KRaft
+controller. Storage is formatted once and kept across restarts; ``reset`` wipes ``paths().data`` and
+the next start formats it again.
+
+Four listeners, all on 127.0.0.1 (:func:`listener_settings`):
+
+- ``PLAINTEXT`` (``KAFKA_BOOTSTRAP_SERVERS``, 19092): what notebooks, tests and learners use, as
+  principal ``User:ANONYMOUS`` — open on every topic and group nobody has an ACL for.
+- ``CONTROLLER`` (19093) and ``INTERNAL`` (``KAFKA_ADMIN_URL``, 19095): SASL/PLAIN as the one super
+  user, for the KRaft controller, the broker's own requests (transaction markers) and the grader.
+- ``GRADING`` (``KAFKA_GRADING_BOOTSTRAP_SERVERS``, 19094): SASL/SCRAM-SHA-256, one throwaway user
+  per ``course grade`` job, allowed only on names carrying its run tag
+  (:func:`course.testing.resources.create_kafka_user`).
+
+The StandardAuthorizer with ``allow.everyone.if.no.acl.found`` keeps the course's untagged topics
+open to everyone, while a job's prefixed ACLs close its topics and groups to every other principal,
+anonymous included. Why a super user on the controller listener: once the grader puts ACLs on the
+cluster resource, an anonymous controller connection could no longer do cluster actions.
 """
 
 from __future__ import annotations
@@ -12,11 +27,12 @@ from __future__ import annotations
 import base64
 import subprocess
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from course.services.base import Progress, ServiceError, spawn
 from course.services.native.jvm import MavenJarServer
-from reference.config import Settings
+from reference.config import Endpoint, Settings
 
 KAFKA_VERSION = "4.1.1"
 HOST = "127.0.0.1"
@@ -55,18 +71,68 @@ def new_cluster_id() -> str:
             return text
 
 
-def server_properties(data_dir: Path, client_port: int, controller_port: int) -> str:
+# A JAAS value is one quoted string in server.properties: these characters would end it early.
+_UNSAFE_IN_JAAS = frozenset('"\\;\n\r\0')
+
+
+@dataclass(frozen=True)
+class Listeners:
+    """The broker's four ports and its super user's credentials."""
+
+    client: int
+    controller: int
+    grading: int
+    internal: int
+    admin: Endpoint
+
+
+def listener_settings(listeners: Listeners) -> dict[str, str]:
+    """``server.properties`` entries for the four listeners and the authorizer (module docstring)."""
+    admin = listeners.admin
+    plain = (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="{admin.username}" password="{admin.password}" '
+        f'user_{admin.username}="{admin.password}";'
+    )
+    return {
+        "controller.quorum.bootstrap.servers": f"{HOST}:{listeners.controller}",
+        "listeners": (
+            f"PLAINTEXT://{HOST}:{listeners.client},CONTROLLER://{HOST}:{listeners.controller},"
+            f"GRADING://{HOST}:{listeners.grading},INTERNAL://{HOST}:{listeners.internal}"
+        ),
+        "advertised.listeners": (
+            f"PLAINTEXT://{HOST}:{listeners.client},GRADING://{HOST}:{listeners.grading},"
+            f"INTERNAL://{HOST}:{listeners.internal}"
+        ),
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "INTERNAL",
+        "listener.security.protocol.map": (
+            "PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT,"
+            "GRADING:SASL_PLAINTEXT,INTERNAL:SASL_PLAINTEXT"
+        ),
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "sasl.mechanism.inter.broker.protocol": "PLAIN",
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config": plain,
+        "listener.name.internal.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.internal.plain.sasl.jaas.config": plain,
+        "listener.name.grading.sasl.enabled.mechanisms": "SCRAM-SHA-256",
+        "listener.name.grading.scram-sha-256.sasl.jaas.config": (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        ),
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "allow.everyone.if.no.acl.found": "true",
+        "super.users": f"User:{admin.username}",
+    }
+
+
+def server_properties(data_dir: Path, listeners: Listeners) -> str:
     """The broker's configuration: one combined broker+controller node, tuned to start quickly."""
     settings = {
         # KRaft combined mode: this one process is the whole cluster and its own controller quorum.
         "process.roles": "broker,controller",
         "node.id": "1",
-        "controller.quorum.bootstrap.servers": f"{HOST}:{controller_port}",
-        "listeners": f"PLAINTEXT://{HOST}:{client_port},CONTROLLER://{HOST}:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://{HOST}:{client_port}",
-        "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        **listener_settings(listeners),
         "log.dirs": str(data_dir),
         # One broker: every internal topic must make do with one replica, or it is never created.
         "default.replication.factor": "1",
@@ -109,9 +175,25 @@ class KafkaServer(MavenJarServer):
 
     def __init__(self, settings: Settings) -> None:
         # The client port comes from KAFKA_BOOTSTRAP_SERVERS; the controller listens one above it.
-        self.client_port = settings.endpoint("KAFKA_BOOTSTRAP_SERVERS").port
-        self.controller_port = self.client_port + 1
-        self.ports = (self.client_port, self.controller_port)
+        client = settings.endpoint("KAFKA_BOOTSTRAP_SERVERS").port
+        admin = settings.endpoint("KAFKA_ADMIN_URL")
+        if not admin.username or not admin.password:
+            raise ServiceError(
+                "KAFKA_ADMIN_URL needs a user and a password (sasl://USER:PASSWORD@…)"
+            )
+        if _UNSAFE_IN_JAAS & set(admin.username + admin.password):
+            raise ServiceError(
+                "KAFKA_ADMIN_URL's user and password may not contain \", \\, ; or control characters"
+            )
+        self.listeners = Listeners(
+            client=client,
+            controller=client + 1,
+            grading=settings.endpoint("KAFKA_GRADING_BOOTSTRAP_SERVERS").port,
+            internal=admin.port,
+            admin=admin,
+        )
+        self.client_port = client
+        self.ports = (client, client + 1, self.listeners.grading, self.listeners.internal)
 
     @property
     def config_file(self) -> Path:
@@ -183,9 +265,7 @@ class KafkaServer(MavenJarServer):
             raise ServiceError(f"kafka needs {', '.join(self.missing())}: run the install first")
         paths = self.paths()
         paths.data.mkdir(parents=True, exist_ok=True)
-        self.config_file.write_text(
-            server_properties(paths.data, self.client_port, self.controller_port)
-        )
+        self.config_file.write_text(server_properties(paths.data, self.listeners))
         if not self.formatted():
             self.format_storage(progress)
         progress(f"starting Apache Kafka {KAFKA_VERSION} on {HOST}:{self.client_port}")

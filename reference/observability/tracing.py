@@ -34,7 +34,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 import structlog
@@ -55,6 +55,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 TRACEPARENT = "traceparent"
+REQUEST_ID_HEADER = b"x-request-id"  # reference.observability.request_id's header, as ASGI has it
 TRACERESPONSE = "traceresponse"  # W3C Trace Context level 2: tells the caller which trace it was
 SPAN_KIND = "span"  # the ``kind`` field that tells span documents from log lines in the store
 PROPAGATOR = TraceContextTextMapPropagator()
@@ -167,6 +168,10 @@ class TracingMiddleware:
                 nonlocal status
                 if message["type"] == "http.response.start":
                     status = message["status"]
+                    for key, value in message.get("headers", []):
+                        # The request-id middleware may sit inside this one: its answer names it.
+                        if key.lower() == REQUEST_ID_HEADER:
+                            span.set_attribute("request_id", value.decode("latin-1"))
                     if span.get_span_context().is_valid:
                         message.setdefault("headers", [])
                         message["headers"] = [
@@ -267,7 +272,7 @@ def span_document(span: ReadableSpan) -> dict[str, Any]:
         "start": _iso(span.start_time),
         "end": _iso(span.end_time),
         "duration_ms": round((end - start) / 1e6, 3),
-        "status": span.status.status_code.name.lower(),
+        "span_status": span.status.status_code.name.lower(),  # "status" is the HTTP one
         "attributes": {key: value for key, value in attributes.items() if key != "request_id"},
     }
     if "request_id" in attributes:
@@ -275,18 +280,16 @@ def span_document(span: ReadableSpan) -> dict[str, Any]:
     return document
 
 
-class DocumentSink(Protocol):
-    """Where span documents go: the log shipper's ``ship`` (or anything that takes a document)."""
-
-    def ship(self, document: Mapping[str, Any]) -> None: ...
+Sink = Callable[[dict[str, Any]], None]
 
 
 class LogStoreSpanExporter(SpanExporter):
-    """Finished spans → documents → the log store. An export that fails is counted in ``failed``
-    and reported as ``FAILURE`` to the SDK (which logs and drops the batch): tracing must never
-    take a request down with it."""
+    """Finished spans → documents → ``sink`` (the log shipper: :class:`reference.observability.
+    shipper.Shipper` is one). An export that fails is counted in ``failed`` and reported as
+    ``FAILURE`` to the SDK (which logs and drops the batch): tracing must never take a request
+    down with it. ``force_flush`` flushes the sink too when it can (``sink.flush()``)."""
 
-    def __init__(self, sink: DocumentSink) -> None:
+    def __init__(self, sink: Sink) -> None:
         self.sink = sink
         self.exported = 0
         self.failed = 0
@@ -295,7 +298,7 @@ class LogStoreSpanExporter(SpanExporter):
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         try:
             for span in spans:
-                self.sink.ship(span_document(span))
+                self.sink(span_document(span))
         except Exception:  # noqa: BLE001 — any sink failure is an export failure, never the request's
             with self.lock:
                 self.failed += len(spans)

@@ -160,15 +160,31 @@ def redact(value: Any, limits: Limits = DEFAULT_LIMITS) -> Any:
     return _Walk(limits).value(value, 0)
 
 
-class Redactor:
-    """The structlog processor: returns a new, masked and bounded event dict."""
+KEEP_FIRST: Final = (
+    "timestamp",
+    "level",
+    "service",
+    "event",
+    "request_id",
+    "correlation_id",
+    "trace_id",
+    "span_id",
+    "audit",
+    "exception",
+)
 
-    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
-        self.limits = limits
+
+class Redactor:
+    """The structlog processor: returns a new, masked and bounded event dict. The fields in
+    ``keep_first`` are walked first, so an event with thousands of fields is cut after them."""
+
+    def __init__(self, limits: Limits = DEFAULT_LIMITS, keep_first: tuple[str, ...] = KEEP_FIRST):
+        self.limits, self.keep_first = limits, keep_first
 
     def __call__(
         self, logger: object, method_name: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
-        masked = _Walk(self.limits).mapping(event_dict, 0)
+        ordered = {key: event_dict[key] for key in self.keep_first if key in event_dict}
+        masked = _Walk(self.limits).mapping(ordered | dict(event_dict), 0)
         assert isinstance(masked, dict)  # depth 0 is never "too deep"
         return masked

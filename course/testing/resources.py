@@ -131,6 +131,19 @@ def _etcd(settings: Settings, marker: str) -> list[str]:
     return [f"{len(keys)} etcd key(s) *{marker}*"] if keys else []
 
 
+def _opensearch(settings: Settings, marker: str) -> list[str]:
+    import httpx
+
+    with httpx.Client(base_url=settings.url_for("opensearch"), timeout=10.0) as client:
+        response = client.get("/_cat/indices", params={"format": "json", "h": "index"})
+        response.raise_for_status()
+        names = [str(row["index"]) for row in response.json() if marker in str(row["index"])]
+        for name in names:
+            # one by one: a wildcard delete is refused when action.destructive_requires_name is set
+            client.delete(f"/{quote(name, safe='')}").raise_for_status()
+    return [f"opensearch index {name}" for name in names]
+
+
 _REMOVERS: Final[dict[str, Callable[[Settings, str], list[str]]]] = {
     "postgres": _postgres,
     "mongo": _mongo,
@@ -138,6 +151,7 @@ _REMOVERS: Final[dict[str, Callable[[Settings, str], list[str]]]] = {
     "kafka": _kafka,
     "rabbitmq": _rabbitmq,
     "etcd": _etcd,
+    "opensearch": _opensearch,
 }
 
 

@@ -28,6 +28,10 @@ How the versions are learnt:
 - etcd: the maintenance ``Status`` call over etcd3gw (etcd's JSON gateway) → its ``version``.
 - Envoy: the course gateway's marker route (``/__course_gateway__``) over httpx, then the admin
   interface's ``/server_info`` (``ENVOY_ADMIN_URL``) for the version Envoy reports.
+- Prometheus: ``/api/v1/status/buildinfo`` over httpx → its ``version`` (a Go build's revision too).
+- Alertmanager: ``/api/v2/status`` → ``versionInfo.version`` (with its ``cluster`` and ``config``).
+- OpenSearch: ``GET /`` → ``version.number``, only if ``version.distribution`` is ``opensearch``
+  (an Elasticsearch answers the same shape without it).
 - Keycloak: the course realm's OpenID discovery document must answer (the realm is loaded), and the
   version is the one the login page's resource paths carry (``/resources/<version>/…``).
 """
@@ -359,3 +363,71 @@ def probe_envoy(url: str, timeout: float = 3.0) -> ProbeResult:
     if len(parts) < 2:
         raise RuntimeError(f"{admin}/server_info names no Envoy version: {build!r}")
     return ProbeResult("Envoy", parts[1], rtt)
+
+
+def _get_json(url: str, path: str, timeout: float) -> tuple[object, float]:
+    """One GET of a JSON document → (the parsed body, round-trip ms); a non-2xx or non-JSON answer raises."""
+    import httpx
+
+    with httpx.Client(timeout=timeout) as client:
+        start = time.perf_counter()
+        response = client.get(f"{url.rstrip('/')}{path}")
+        rtt = _elapsed_ms(start)
+    response.raise_for_status()
+    try:
+        return response.json(), rtt
+    except ValueError:
+        raise RuntimeError(f"{url}{path} answers, but not with JSON") from None
+
+
+def probe_prometheus(url: str, timeout: float = 3.0) -> ProbeResult:
+    """Prometheus' ``/api/v1/status/buildinfo`` → ("Prometheus", "2.42.0+ds").
+
+    Another HTTP server on the port is an error: the answer must be Prometheus' API envelope
+    (``status: success``) around a build record with a version and the Go version it was built with.
+    """
+    body, rtt = _get_json(url, "/api/v1/status/buildinfo", timeout)
+    data = body.get("data") if isinstance(body, dict) and body.get("status") == "success" else None
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("version"), str)
+        or "goVersion" not in data
+    ):
+        raise RuntimeError(f"{url} answers, but not as Prometheus")
+    return ProbeResult("Prometheus", data["version"], rtt)
+
+
+def probe_alertmanager(url: str, timeout: float = 3.0) -> ProbeResult:
+    """Alertmanager's ``/api/v2/status`` → ("Alertmanager", "0.25.0").
+
+    The answer must carry Alertmanager's ``versionInfo``, ``cluster`` and loaded ``config``: a
+    Prometheus (which has no ``/api/v2/status``) or any other server on the port is refused.
+    """
+    body, rtt = _get_json(url, "/api/v2/status", timeout)
+    info = body.get("versionInfo") if isinstance(body, dict) else None
+    if (
+        not isinstance(body, dict)
+        or not isinstance(info, dict)
+        or not isinstance(info.get("version"), str)
+        or "cluster" not in body
+        or "config" not in body
+    ):
+        raise RuntimeError(f"{url} answers, but not as Alertmanager")
+    return ProbeResult("Alertmanager", info["version"], rtt)
+
+
+def probe_opensearch(url: str, timeout: float = 3.0) -> ProbeResult:
+    """OpenSearch's root document → ("OpenSearch", "2.19.6").
+
+    Elasticsearch answers ``GET /`` with the same shape; only OpenSearch says
+    ``version.distribution == "opensearch"``, so an Elasticsearch (or anything else) is refused.
+    """
+    body, rtt = _get_json(url, "/", timeout)
+    version = body.get("version") if isinstance(body, dict) else None
+    if (
+        not isinstance(version, dict)
+        or version.get("distribution") != "opensearch"
+        or not isinstance(version.get("number"), str)
+    ):
+        raise RuntimeError(f"{url} answers, but not as OpenSearch")
+    return ProbeResult("OpenSearch", version["number"], rtt)

@@ -161,6 +161,41 @@ REGISTRY: Final[tuple[Server, ...]] = (
         # the demo services (python -m reference.microservices.demo) on 127.0.0.1:18111-18113.
         extra=MappingProxyType({"ENVOY_ADMIN_URL": "http://127.0.0.1:18101"}),
     ),
+    Server(
+        name="prometheus",
+        title="Prometheus 2.42 (metrics)",
+        variable="PROMETHEUS_URL",
+        default="http://127.0.0.1:19190",
+        probe=probes.probe_prometheus,
+        native="course.services.native.prometheus:PrometheusServer",
+        compose_service="prometheus",
+        chapters=("08",),
+        # It scrapes itself, Alertmanager and the chapter 08 demo app (127.0.0.1:18120), with the
+        # rules in reference/observability/rules/ (course/services/native/prometheus/).
+    ),
+    Server(
+        name="alertmanager",
+        title="Alertmanager 0.25 (alert routing)",
+        variable="ALERTMANAGER_URL",
+        default="http://127.0.0.1:19193",
+        probe=probes.probe_alertmanager,
+        native="course.services.native.alertmanager:AlertmanagerServer",
+        compose_service="alertmanager",
+        chapters=("08",),
+    ),
+    Server(
+        name="opensearch",
+        title="OpenSearch 2.19 (log store)",
+        variable="OPENSEARCH_URL",
+        default="http://127.0.0.1:19200",
+        probe=probes.probe_opensearch,
+        native="course.services.native.opensearch:OpenSearchServer",
+        compose_service="opensearch",
+        chapters=("08",),
+        # The node's transport port (node-to-node; a single node binds it anyway): loopback only.
+        extra=MappingProxyType({"OPENSEARCH_TRANSPORT_PORT": "19300"}),
+        heavy=True,
+    ),
 )
 
 SERVERS: Final[Mapping[str, Server]] = MappingProxyType({s.name: s for s in REGISTRY})

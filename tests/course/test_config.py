@@ -57,6 +57,9 @@ def test_every_server_has_a_variable_with_a_default() -> None:
         "nginx",
         "etcd",
         "envoy",
+        "prometheus",
+        "alertmanager",
+        "opensearch",
     ]
     assert set(SERVER_VARIABLES.values()) <= set(DEFAULTS)
 

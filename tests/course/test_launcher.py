@@ -132,7 +132,8 @@ def test_free_port_has_no_holder() -> None:
 def test_unknown_name_lists_the_valid_ones() -> None:
     with pytest.raises(
         ServiceError,
-        match="valid names are: postgres, mongo, redis, kafka, rabbitmq, keycloak, nginx, etcd, envoy",
+        match="valid names are: postgres, mongo, redis, kafka, rabbitmq, keycloak, nginx, etcd, envoy, "
+        "prometheus, alertmanager, opensearch",
     ):
         validate_names(["postgres", "mysql"])
 
@@ -149,6 +150,9 @@ def test_names_come_back_in_canonical_order() -> None:
         "nginx",
         "etcd",
         "envoy",
+        "prometheus",
+        "alertmanager",
+        "opensearch",
     ]
 
 

@@ -35,6 +35,9 @@ EXPECTED = {
     "nginx": ("nginx", r"1\.22\.\d+"),
     "etcd": ("etcd", r"3\.4\.\d+"),
     "envoy": ("Envoy", r"1\.40\.\d+"),
+    "prometheus": ("Prometheus", r"2\.42\.\d+(\+ds)?"),
+    "alertmanager": ("Alertmanager", r"0\.25\.\d+"),
+    "opensearch": ("OpenSearch", r"2\.19\.\d+"),
 }
 
 

@@ -35,7 +35,7 @@ def test_unknown_name_is_a_clear_error(isolated_env: Path) -> None:
     assert result.exit_code == 1
     assert "unknown server 'mysql'" in result.output
     assert (
-        "valid names are: postgres, mongo, redis, kafka, rabbitmq, keycloak, nginx, etcd, envoy"
+        "valid names are: postgres, mongo, redis, kafka, rabbitmq, keycloak, nginx, etcd, envoy, prometheus, alertmanager, opensearch"
         in result.output
     )
     assert "Traceback" not in result.output

@@ -139,6 +139,25 @@ def read_env_file(path: Path | None = None) -> dict[str, str]:
     return values
 
 
+KAFKA_SASL_VARIABLES: Final = ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD")
+"""Set by ``course grade`` for one job: its SCRAM user on the broker's grading listener."""
+
+
+def kafka_auth() -> dict[str, str]:
+    """The SASL options every Kafka client of the course passes: none on the open listener; inside a
+    ``course grade`` job (which points ``KAFKA_BOOTSTRAP_SERVERS`` at the broker's grading listener
+    and sets :data:`KAFKA_SASL_VARIABLES`), SCRAM-SHA-256 as that job's own user."""
+    username, password = (os.environ.get(name, "") for name in KAFKA_SASL_VARIABLES)
+    if not username:
+        return {}
+    return {
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "SCRAM-SHA-256",
+        "sasl_plain_username": username,
+        "sasl_plain_password": password,
+    }
+
+
 def get_settings() -> Settings:
     """Resolve every setting: environment first, then the launcher's env file, then defaults."""
     file_values = read_env_file()

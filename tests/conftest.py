@@ -48,6 +48,8 @@ def isolated_jvm_env(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     amqp = free_port()
     monkeypatch.setenv("MONGODB_URL", f"mongodb://127.0.0.1:{free_port()}/?directConnection=true")
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{free_port()}")
+    monkeypatch.setenv("KAFKA_GRADING_BOOTSTRAP_SERVERS", f"127.0.0.1:{free_port()}")
+    monkeypatch.setenv("KAFKA_ADMIN_URL", f"sasl-plain://admin:course@127.0.0.1:{free_port()}")
     monkeypatch.setenv("AMQP_URL", f"amqp://course:course@127.0.0.1:{amqp}/%2F")
     monkeypatch.setenv("RABBITMQ_MANAGEMENT_URL", f"http://course:course@127.0.0.1:{free_port()}")
     yield isolated_env

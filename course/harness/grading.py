@@ -24,8 +24,11 @@ teaches it). Each subfolder of the submissions folder is one student: either the
   (:func:`~course.testing.resources.create_postgres_role`: may create databases, so owns and may drop
   its own, but no superuser), dropped with everything it owns afterwards. RabbitMQ: each job connects
   as a user of its own (:func:`~course.testing.resources.create_rabbitmq_user`) permitted only on the
-  vhosts the parent made for it, one per expected test, all deleted with the user afterwards. MongoDB
-  and Kafka are *not* confined per job yet (see the README).
+  vhosts the parent made for it, one per expected test, all deleted with the user afterwards. Kafka:
+  each job connects to the broker's SCRAM listener as a user of its own
+  (:func:`~course.testing.resources.create_kafka_user`) whose ACLs cover only names carrying its tag;
+  the user, its ACLs, topics and groups are removed afterwards. MongoDB is *not* confined per job
+  (mongo-java-server has no authentication; see the README).
 - **Scale**: ``workers`` jobs at a time; ``shard=(i, N)`` grades every N-th student, and :func:`merge`
   combines N shards' outputs into the same files one run writes.
 """
@@ -59,8 +62,10 @@ from course.harness.runner import (
     run_grading,
 )
 from course.testing.resources import (
+    create_kafka_user,
     create_postgres_role,
     create_rabbitmq_user,
+    drop_kafka_user,
     drop_postgres_role,
     drop_rabbitmq_user,
     new_run_tag,
@@ -406,6 +411,8 @@ def grade(
                 env["DATABASE_URL"] = create_postgres_role(tag)
             if "rabbitmq" in exercise.servers:
                 env.update(create_rabbitmq_user(tag, len(expected[exercise.id])))
+            if "kafka" in exercise.servers:
+                env.update(create_kafka_user(tag))
             try:
                 result = run_grading(
                     exercise,
@@ -431,6 +438,12 @@ def grade(
                     except Exception as error:  # noqa: BLE001 — reported, never fatal to grading
                         with reporting:
                             report.warnings.append(f"could not drop {tag}'s RabbitMQ user: {error}")
+                if "kafka" in exercise.servers:
+                    try:
+                        drop_kafka_user(tag)
+                    except Exception as error:  # noqa: BLE001 — reported, never fatal to grading
+                        with reporting:
+                            report.warnings.append(f"could not drop {tag}'s Kafka user: {error}")
             student.results[exercise.id] = result
             student.notes[exercise.id].extend(result_notes(result, timeout))
             with reporting:  # workers finish concurrently; report them one at a time, in order

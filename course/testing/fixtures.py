@@ -21,7 +21,7 @@ import pytest
 from course.harness.loader import PROBED_VARIABLE
 from course.services.autostart import may_start
 from course.testing.resources import JOB_VHOSTS_VARIABLE, unique_name
-from reference.config import Settings, get_settings, to_sqlalchemy_url
+from reference.config import Settings, get_settings, kafka_auth, to_sqlalchemy_url
 from reference.setup import servers as registry
 
 # Each fixture imports its client library itself: this plugin is loaded by every grading subprocess,
@@ -200,7 +200,8 @@ def kafka_topic(settings: Settings) -> Iterator[Callable[..., str]]:
     ensure_server("kafka")
     from kafka.admin import KafkaAdminClient, NewTopic
 
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    bootstrap = settings.kafka_bootstrap_servers
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **kafka_auth())
     created: list[str] = []
 
     def new_topic(partitions: int = 1, prefix: str = "t") -> str:

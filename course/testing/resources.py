@@ -23,6 +23,7 @@ from reference.config import Settings, get_settings
 
 if TYPE_CHECKING:
     import httpx
+    from kafka.admin import KafkaAdminClient
 
 RUN_TAG_VARIABLE: Final = "COURSE_RUN_TAG"
 _TAG: Final = re.compile(r"r[0-9a-f]{10}")
@@ -93,17 +94,34 @@ def _redis(settings: Settings, marker: str) -> list[str]:
     return [f"{len(keys)} redis key(s) *{marker}*"] if keys else []
 
 
-def _kafka(settings: Settings, marker: str) -> list[str]:
+def kafka_admin(settings: Settings) -> KafkaAdminClient:
+    """An admin client as the broker's super user, on its INTERNAL listener (``KAFKA_ADMIN_URL``):
+    it sees and may delete what a grading job's ACLs close to everyone else."""
     from kafka.admin import KafkaAdminClient
 
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = settings.endpoint("KAFKA_ADMIN_URL")
+    return KafkaAdminClient(
+        bootstrap_servers=f"{admin.host}:{admin.port}",
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism="PLAIN",
+        sasl_plain_username=admin.username,
+        sasl_plain_password=admin.password,
+        request_timeout_ms=10_000,
+    )
+
+
+def _kafka(settings: Settings, marker: str) -> list[str]:
+    admin = kafka_admin(settings)
     try:
         names = [name for name in admin.list_topics() if marker in name]
         if names:
             admin.delete_topics(names)
+        groups = [g["group_id"] for g in admin.list_groups() if marker in str(g["group_id"])]
+        if groups:
+            admin.delete_groups(groups)
     finally:
         admin.close()
-    return [f"kafka topic {name}" for name in names]
+    return [f"kafka topic {name}" for name in names] + [f"kafka group {name}" for name in groups]
 
 
 def _rabbitmq(settings: Settings, marker: str) -> list[str]:
@@ -314,4 +332,103 @@ def drop_rabbitmq_user(tag: str, settings: Settings | None = None) -> list[str]:
         if response.status_code != 404:
             response.raise_for_status()
             removed.append(f"rabbitmq user {user}")
+    return removed
+
+
+# Every name a job's fixtures give Kafka starts with one of these, then its tag: t_<tag>_… topics,
+# g_<tag>_… groups (unique_name). Its ACLs are PREFIXED on exactly those.
+_KAFKA_NAME_PREFIXES: Final = ("t", "g")
+
+
+def create_kafka_user(tag: str, settings: Settings | None = None) -> dict[str, str]:
+    """Create run ``tag``'s SCRAM user on the broker's GRADING listener, allowed everything on the
+    topics, groups and transactional ids named ``t_<tag>_…``/``g_<tag>_…`` and nothing else; return
+    the job's environment (``KAFKA_BOOTSTRAP_SERVERS`` on that listener and the credentials
+    :func:`reference.config.kafka_auth` hands to every client).
+
+    First the cluster itself is closed: everyone keeps describing it (metadata, configs, the
+    idempotent producer), but only the super user may alter it — create ACLs, SCRAM users or
+    broker configs. Without that, anyone could grant themselves another job's topics.
+    """
+    from kafka.admin import (
+        ACL,
+        ACLOperation,
+        ACLPermissionType,
+        ACLResourcePatternType,
+        ResourcePattern,
+        ResourceType,
+        ScramMechanism,
+        UserScramCredentialUpsertion,
+    )
+
+    settings = settings or get_settings()
+    user, password = job_role(tag), secrets.token_hex(16)
+    cluster = ResourcePattern(ResourceType.CLUSTER, "kafka-cluster", ACLResourcePatternType.LITERAL)
+    everyone = [
+        ACL("User:*", "*", operation, ACLPermissionType.ALLOW, cluster)
+        for operation in (
+            ACLOperation.DESCRIBE,
+            ACLOperation.DESCRIBE_CONFIGS,
+            ACLOperation.IDEMPOTENT_WRITE,
+        )
+    ]
+    own = [
+        ACL(
+            f"User:{user}",
+            "*",
+            ACLOperation.ALL,
+            ACLPermissionType.ALLOW,
+            ResourcePattern(kind, f"{prefix}_{tag}_", ACLResourcePatternType.PREFIXED),
+        )
+        for kind in (ResourceType.TOPIC, ResourceType.GROUP, ResourceType.TRANSACTIONAL_ID)
+        for prefix in _KAFKA_NAME_PREFIXES
+    ]
+    admin = kafka_admin(settings)
+    try:
+        errors = admin.alter_user_scram_credentials(
+            [UserScramCredentialUpsertion(user, ScramMechanism.SCRAM_SHA_256, password, 4096)]
+        )
+        if errors.get(user):
+            raise RuntimeError(f"could not create Kafka user {user}: {errors[user]}")
+        created = admin.create_acls(everyone + own)
+        if created["failed"]:
+            raise RuntimeError(f"could not create Kafka ACLs for {user}: {created['failed']}")
+    finally:
+        admin.close()
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": settings["KAFKA_GRADING_BOOTSTRAP_SERVERS"],
+        "KAFKA_SASL_USERNAME": user,
+        "KAFKA_SASL_PASSWORD": password,
+    }
+
+
+def drop_kafka_user(tag: str, settings: Settings | None = None) -> list[str]:
+    """Delete run ``tag``'s topics and groups, its ACLs and its SCRAM user; returns what was removed."""
+    from kafka.admin import (
+        ACLFilter,
+        ACLOperation,
+        ACLPermissionType,
+        ACLResourcePatternType,
+        ResourcePatternFilter,
+        ResourceType,
+        ScramMechanism,
+        UserScramCredentialDeletion,
+    )
+
+    settings = settings or get_settings()
+    user = job_role(tag)
+    removed = _kafka(settings, _marker(tag))
+    admin = kafka_admin(settings)
+    try:
+        every = ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY)
+        admin.delete_acls(
+            [ACLFilter(f"User:{user}", None, ACLOperation.ANY, ACLPermissionType.ANY, every)]
+        )
+        errors = admin.alter_user_scram_credentials(
+            [UserScramCredentialDeletion(user, ScramMechanism.SCRAM_SHA_256)]
+        )
+        if not errors.get(user):
+            removed.append(f"kafka user {user}")
+    finally:
+        admin.close()
     return removed

@@ -12,6 +12,7 @@ from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from course.testing.resources import unique_name
+from reference.config import kafka_auth
 from reference.messaging.kafka import header, make_producer, read_topic
 
 
@@ -89,7 +90,7 @@ def test_broker_refusal_raises(
     """A topic whose max.message.bytes is 300 refuses a 1 KB event: the call must raise, not return
     as if it had been stored."""
     topic = unique_name("t")
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **kafka_auth())
     admin.create_topics([NewTopic(topic, 1, 1, topic_configs={"max.message.bytes": "300"})])
     try:
         with pytest.raises(Exception) as caught:  # noqa: PT011 — any client error will do

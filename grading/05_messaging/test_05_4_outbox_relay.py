@@ -15,6 +15,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from sqlalchemy import Engine, text
 
 from course.testing.resources import unique_name
+from reference.config import kafka_auth
 from reference.messaging import outbox
 from reference.messaging.kafka import header, make_producer, read_topic
 
@@ -132,7 +133,7 @@ def test_refused_send_raises_and_leaves_the_batch_unpublished(
     """The broker refuses a record (its topic's max.message.bytes is 600): relay_batch raises and
     every row of the batch stays unpublished, to be retried."""
     topic = unique_name("t")
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **kafka_auth())
     admin.create_topics([NewTopic(topic, 1, 1, topic_configs={"max.message.bytes": "600"})])
     try:
         outbox.place_order(db, "order-0", 0, "r", topic)

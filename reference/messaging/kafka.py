@@ -18,6 +18,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.structs import OffsetAndMetadata
 
+from reference.config import kafka_auth
 from reference.messaging.events import Event, PoisonMessage, decode_event
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def make_producer(bootstrap_servers: str, **overrides: Any) -> KafkaProducer:
     replica has it."""
     options: dict[str, Any] = {"enable_idempotence": True, "acks": "all", "linger_ms": 5}
     options.update(overrides)
-    return KafkaProducer(bootstrap_servers=bootstrap_servers, **options)
+    return KafkaProducer(bootstrap_servers=bootstrap_servers, **kafka_auth(), **options)
 
 
 def make_consumer(
@@ -59,7 +60,7 @@ def make_consumer(
         "max_poll_records": 100,
     }
     options.update(overrides)
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, **options)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, **kafka_auth(), **options)
     if topics:
         consumer.subscribe(list(topics))
     return consumer
@@ -101,7 +102,7 @@ def header(record: ConsumerRecord, name: str) -> str | None:
 def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord]:
     """Every record of ``topic`` from the beginning to its end offsets as of now (no group, no waiting
     for a timeout: it stops when each partition's position reaches its end)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, **kafka_auth(), enable_auto_commit=False)
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
@@ -119,7 +120,12 @@ def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord]:
 
 def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
     """The group's committed offset per partition of ``topic``."""
-    reader = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    reader = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        **kafka_auth(),
+        group_id=group,
+        enable_auto_commit=False,
+    )
     try:
         found = {
             p: reader.committed(TopicPartition(topic, p))

@@ -19,7 +19,7 @@ import redis
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
 
-from reference.config import get_settings
+from reference.config import get_settings, kafka_auth
 from reference.setup.probes import KEYCLOAK_REALM
 
 DEFAULT_TIMEOUT = 5.0
@@ -59,8 +59,10 @@ def redis_client(url: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> re
 
 def _kafka_options(bootstrap: str | None, timeout: float) -> dict[str, Any]:
     ms = int(timeout * 1000)
+    bootstrap = bootstrap or get_settings().kafka_bootstrap_servers
     return {
-        "bootstrap_servers": bootstrap or get_settings().kafka_bootstrap_servers,
+        "bootstrap_servers": bootstrap,
+        **kafka_auth(),
         "request_timeout_ms": ms,
         "bootstrap_timeout_ms": ms,
     }

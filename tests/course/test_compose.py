@@ -116,11 +116,11 @@ def test_client_host_port_matches_the_default_url(compose: dict[str, Any], entry
 
 @pytest.mark.parametrize("entry", REGISTRY, ids=[entry.name for entry in REGISTRY])
 def test_every_extra_setting_reaches_the_service(compose: dict[str, Any], entry: Any) -> None:
-    """A URL setting is one of the service's host ports; any other setting (a password, a secret)
+    """A URL setting (or a Kafka-style ``host:port`` list) is one of the service's host ports; any other setting (a password, a secret)
     is passed into the container with the same default, so both backends serve the same values."""
     service = compose["services"][entry.compose_service]
     for name, default in entry.extra.items():
-        if "://" in default:
+        if "://" in default or re.fullmatch(r"[\w.-]+:\d+(,[\w.-]+:\d+)*", default):
             assert Settings({name: default}).endpoint(name).port in host_ports(service), name
         else:
             assert service["environment"][name] == f"${{{name}:-{default}}}", name
@@ -181,9 +181,28 @@ def test_mongo_is_a_replica_set(compose: dict[str, Any]) -> None:
     assert "directConnection=true" in DEFAULTS["MONGODB_URL"]
 
 
-def test_kafka_advertises_the_bootstrap_address(compose: dict[str, Any]) -> None:
+def test_kafka_listens_and_authorizes_as_the_native_broker(compose: dict[str, Any]) -> None:
+    """The compose broker's listener, SASL and ACL settings are the native broker's, key for key
+    (the image maps ``KAFKA_A_B`` to ``a.b`` and ``___`` to ``-``), and it advertises the addresses
+    the settings name."""
+    from course.services.native.kafka import KafkaServer, listener_settings
+
     env = compose["services"]["kafka"]["environment"]
-    assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{DEFAULTS['KAFKA_BOOTSTRAP_SERVERS']}"
+    native = listener_settings(KafkaServer(Settings(DEFAULTS)).listeners)
+    advertised = native.pop("advertised.listeners")
+    native.pop("controller.quorum.bootstrap.servers")  # compose names the voters instead
+    native["listeners"] = native["listeners"].replace(
+        "PLAINTEXT://127.0.0.1:", "PLAINTEXT://0.0.0.0:"
+    )
+    for listener in ("GRADING", "INTERNAL"):
+        native["listeners"] = native["listeners"].replace(
+            f"{listener}://127.0.0.1:", f"{listener}://0.0.0.0:"
+        )
+    for key, value in native.items():
+        variable = "KAFKA_" + key.replace("-", "___").replace(".", "_").upper()
+        assert str(env[variable]) == value, key
+    assert env["KAFKA_ADVERTISED_LISTENERS"] == advertised
+    assert advertised.startswith(f"PLAINTEXT://{DEFAULTS['KAFKA_BOOTSTRAP_SERVERS']},")
     assert compose["services"]["kafka"]["image"] == "apache/kafka:4.1.1"
 
 

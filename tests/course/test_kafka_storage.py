@@ -75,7 +75,7 @@ def test_kafka_storage_formats_with_a_dash_leading_cluster_id(state_dir: Path) -
         )
     paths = server.paths()
     paths.data.mkdir(parents=True)
-    server.config_file.write_text(server_properties(paths.data, 1, 2))
+    server.config_file.write_text(server_properties(paths.data, server.listeners))
     cluster_id = base64.urlsafe_b64encode(DASH_LEADING.bytes).decode().rstrip("=")
 
     server.format_storage(lambda _line: None, cluster_id)

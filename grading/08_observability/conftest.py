@@ -4,7 +4,17 @@
 # Logs (08.1, 08.2): the course's OpenSearch and a client for it.
 from course.testing.logs import opensearch, opensearch_url
 
+# Alerts (helper A): the course's Prometheus/Alertmanager, throwaway ones, a recording webhook.
+from course.testing.observability import (
+    alertmanager_webhook,
+    course_rules,
+    scratch_prometheus,
+)
+
 __all__ = [
+    "alertmanager_webhook",
+    "course_rules",
     "opensearch",
     "opensearch_url",
+    "scratch_prometheus",
 ]

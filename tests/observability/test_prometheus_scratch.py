@@ -16,6 +16,7 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
+from course.testing.observability import ScratchPrometheusFactory
 from reference.observability.prometheus import (
     PrometheusError,
     ScrapeJob,
@@ -140,3 +141,13 @@ def test_a_missing_binary_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr("shutil.which", lambda _name: None)
     with pytest.raises(RuntimeError, match="course services up prometheus"):
         _binary("no-such-prometheus")
+
+
+def test_the_course_rules_load_and_evaluate_cleanly(
+    scratch_prometheus: ScratchPrometheusFactory, course_rules: list[Path]
+) -> None:
+    """What the course Prometheus loads, a scratch one loads too: every rule evaluates with no error."""
+    prom = scratch_prometheus(rule_files=course_rules)
+    names = {rule["name"] for rule in prom.rules()}
+    assert {"HighErrorRate", "HighLatencyP99", "InstanceDown", "ErrorBudgetBurnFast"} <= names
+    prom.wait_for(lambda: all(rule.get("health") == "ok" for rule in prom.rules()), timeout=15)

@@ -16,7 +16,9 @@ dict, and every dict and list inside it, stay exactly as they were) in which:
   ``A-Z a-z 0-9 - . _ ~ + / =`` after the spaces) becomes ``Bearer [REDACTED]``;
 * card numbers — 13 to 19 digits, single spaces or dashes allowed between them, that pass the Luhn
   check (``luhn_valid``) — become ``REDACTED``, inside a string or as an ``int`` value. Every other
-  number stays: an order id, a phone number, a timestamp are what an engineer needs in a log;
+  number stays: an order id, a phone number, a timestamp are what an engineer needs in a log, and a
+  digit run that is part of a longer word (inside a UUID such as ``79ca4382-1381-4047-8e26-…``, after
+  ``ref-``) is no card;
 * dicts and lists are walked at any depth up to ``MAX_DEPTH``; a container deeper than that becomes
   ``TRUNCATED`` (hostile input nested 100,000 levels must not raise ``RecursionError``);
 * keys that are not strings (``1``, ``(2, 3)``) become ``str(key)``, so the line can be rendered.

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import structlog
 
-SECRET = "hunter2-0xC0FFEE-s3cr3t"
+SECRET = "hunter2-0xC0FFEE-s3cr3t"  # noqa: S105 - the planted secret the log must not show
 REDACTED = "[REDACTED]"
 
 
@@ -98,7 +98,9 @@ def test_bearer_credentials_inside_strings(exercise: ModuleType, text: str) -> N
 
 def test_masked_keys_stay_in_the_line(exercise: ModuleType) -> None:
     record = json.loads(log_line(exercise, password=SECRET, user={"api_key": SECRET}))
-    assert record.get("password") == REDACTED, "the key was dropped: the reader cannot see it was set"
+    assert record.get("password") == REDACTED, (
+        "the key was dropped: the reader cannot see it was set"
+    )
     assert record["user"] == {"api_key": REDACTED}
 
 
@@ -147,6 +149,24 @@ def test_other_numbers_survive(exercise: ModuleType) -> None:
         assert record[key] == value, f"{key!r} was changed: {record[key]!r}"
     assert record["event"] == "event"
     assert record["level"] == "info"
+
+
+def test_ids_with_digit_runs_survive(exercise: ModuleType) -> None:
+    """Request ids are what a log is searched by: a UUID whose groups hold a Luhn-valid run of 13+
+    digits (4382-1381-4047-8 is one) is not a card."""
+    ids = [
+        "79ca4382-1381-4047-8e26-58ef88365f5b",
+        "d26e2908-1006-4922-9db2-3963dfbddbd6",
+        "12345678-1234-4123-8123-123456789012",
+    ]
+    fields = {
+        "request_id": ids[0],
+        "note": f"retrying {ids[1]} after ref-4111111111111111",
+        "ids": ids,
+    }
+    record = json.loads(log_line(exercise, **fields))
+    for key, value in fields.items():
+        assert record[key] == value, f"{key!r} was changed: {record[key]!r}"
 
 
 def test_deep_nesting_is_cut_not_a_crash(exercise: ModuleType) -> None:

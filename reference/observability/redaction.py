@@ -10,8 +10,8 @@ What is masked, wherever it sits in nested dicts, lists and tuples:
   the reader sees that something was there;
 - ``Bearer …`` / ``Basic …`` credentials anywhere inside a string (a logged header, a URL, a message);
 - card-like numbers: 13–19 digits (spaces/dashes allowed) starting with 2–6 (the card networks' ranges)
-  that pass the Luhn check. An order id, a timestamp in milliseconds or a phone number survives: most
-  fail Luhn or start with another digit, and over-redacting makes logs useless.
+  that pass the Luhn check, standing alone (not inside a UUID or ``ref-…``). An order id, a timestamp
+  in milliseconds, a phone number or a request id survives: over-redacting makes logs useless.
 
 Hostile input cannot blow the pipeline up: the walk builds a new structure (the caller's dict is never
 changed) bounded by depth, items per container, characters per string and total nodes; non-string keys
@@ -46,7 +46,8 @@ _CREDENTIAL = re.compile(
     r"(?i)\b(bearer|basic)\s+(?=[A-Za-z0-9._~+/=-]{8})(?=[A-Za-z]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]+"
 )
 # Bounded repetition: linear on any input, no catastrophic backtracking.
-_CARD_LIKE = re.compile(r"(?<![\d])[2-6](?:[ -]?\d){12,18}(?![\d])")
+# Not inside a longer word: a UUID's groups (79ca4382-1381-4047-8e26-…) hold Luhn-valid runs too.
+_CARD_LIKE = re.compile(r"(?<![\w-])[2-6](?:[ -]?\d){12,18}(?![\w-])")
 _INT_LIMIT: Final = 2**63
 
 

@@ -71,8 +71,10 @@ def test_card_numbers_are_masked_order_ids_are_not() -> None:
             order_id=order_id,
             at=epoch_ms,
             phone="+82 10 1234 5678",
+            request_id="79ca4382-1381-4047-8e26-58ef88365f5b",  # holds a Luhn-valid 4382-…-8
         )
     )
+    assert record["request_id"] == "79ca4382-1381-4047-8e26-58ef88365f5b"
     assert record["card"] == REDACTED
     assert record["card_int"] == REDACTED
     assert record["message"] == f"charged card {REDACTED} for order {order_id}"

@@ -16,8 +16,9 @@ MAX_DEPTH: Final = 8
 SENSITIVE: Final = ("password", "passwd", "secret", "token", "authorization", "apikey", "cookie")
 
 BEARER: Final = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
-# 13-19 digits with at most one space or dash between two digits; bounded, so linear on any input.
-CARD: Final = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
+# 13-19 digits with at most one space or dash between two digits, not inside a longer word (a UUID,
+# ref-…); bounded, so linear on any input.
+CARD: Final = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
 
 
 def _sensitive(key: str) -> bool:

@@ -1,0 +1,58 @@
+"""Decoy for 08.1: card numbers found by digits alone — a Luhn-valid run inside a UUID (79ca4382-1381-4047-8…) is masked, and request ids become unsearchable. Caught by test_ids_with_digit_runs_survive."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, MutableMapping
+from typing import Any, Final
+
+from reference.observability.redaction import luhn_valid
+
+__all__ = ["MAX_DEPTH", "REDACTED", "SENSITIVE", "TRUNCATED", "luhn_valid", "redact_secrets"]
+
+REDACTED: Final = "[REDACTED]"
+TRUNCATED: Final = "[TRUNCATED]"
+MAX_DEPTH: Final = 8
+SENSITIVE: Final = ("password", "passwd", "secret", "token", "authorization", "apikey", "cookie")
+
+BEARER: Final = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
+# 13-19 digits with at most one space or dash between two digits; bounded, so linear on any input.
+CARD: Final = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
+
+
+def _sensitive(key: str) -> bool:
+    squashed = key.lower().replace("-", "").replace("_", "")
+    return any(word in squashed for word in SENSITIVE)
+
+
+def _card(match: re.Match[str]) -> str:
+    digits = match.group().replace(" ", "").replace("-", "")
+    return REDACTED if luhn_valid(digits) else match.group()
+
+
+def _clean(value: Any, depth: int) -> Any:
+    if isinstance(value, str):
+        return CARD.sub(_card, BEARER.sub(r"\1 " + REDACTED, value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        digits = str(abs(value)) if abs(value) < 10**19 else ""
+        return REDACTED if 13 <= len(digits) <= 19 and luhn_valid(digits) else value
+    if isinstance(value, Mapping | list | tuple):
+        if depth >= MAX_DEPTH:
+            return TRUNCATED
+        if isinstance(value, Mapping):
+            cleaned: dict[str, Any] = {}
+            for key, item in value.items():
+                name = key if isinstance(key, str) else str(key)
+                cleaned[name] = REDACTED if _sensitive(name) else _clean(item, depth + 1)
+            return cleaned
+        return [_clean(item, depth + 1) for item in value]
+    return value
+
+
+def redact_secrets(
+    logger: object, method_name: str, event_dict: MutableMapping[str, Any]
+) -> dict[str, Any]:
+    """A masked copy of ``event_dict``."""
+    cleaned = _clean(event_dict, 0)
+    assert isinstance(cleaned, dict)
+    return cleaned

@@ -78,6 +78,10 @@ class OutageProxy:
     def down(self) -> None:
         """Refuse new connections and reset the open ones, as a dying server does."""
         if self._listener is not None:
+            with contextlib.suppress(OSError):
+                # close() alone does not wake a thread blocked in accept() on Linux: the socket
+                # would keep accepting. shutdown() does.
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         with self._lock:

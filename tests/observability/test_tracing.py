@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import structlog
+from opensearchpy import OpenSearch
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -22,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from course.testing.tracing import trace_store, traced_chain
 from reference.api_design.graphql.background import BackgroundServer, serve_in_background
 from reference.observability.tracing import (
     TRACERESPONSE,
@@ -293,3 +295,27 @@ def test_providers_are_per_service_not_global() -> None:
     with one.tracer.start_as_current_span("a") as a, two.tracer.start_as_current_span("b") as b:
         assert a.resource.attributes["service.name"] == "one"  # type: ignore[attr-defined]
         assert b.resource.attributes["service.name"] == "two"  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def store() -> Iterator[tuple[OpenSearch, str]]:
+    with trace_store() as found:
+        yield found
+
+
+def test_spans_land_in_the_log_store_beside_the_logs(store: tuple[OpenSearch, str]) -> None:
+    """Through the log shipper into OpenSearch: one term query by trace id returns every service's
+    span, parent links intact, and the failing path's error spans too."""
+    client, index = store
+    with traced_chain(client, index) as chain:
+        hops = httpx.get(f"{chain.url()}/hop", headers={"traceparent": VALID}).json()
+        assert [hop["trace_id"] for hop in hops] == [TRACE] * 3
+        spans = chain.server_spans(TRACE)
+        assert spans["front"]["parent_span_id"] == PARENT
+        assert spans["middle"]["parent_span_id"] == spans["front"]["span_id"]
+        assert spans["back"]["parent_span_id"] == spans["middle"]["span_id"]
+        other = f"00-{'2' * 32}-{PARENT}-01"
+        assert httpx.get(f"{chain.url()}/fail", headers={"traceparent": other}).status_code == 500
+        failed = chain.server_spans("2" * 32)
+        assert {doc["span_status"] for doc in failed.values()} == {"error"}
+        assert {doc["level"] for doc in failed.values()} == {"error"}

@@ -11,10 +11,14 @@ from course.testing.observability import (
     scratch_prometheus,
 )
 
+# Traces (08.6, helper D): front → middle → back with the learner's parser and hook, spans in OpenSearch.
+from course.testing.tracing import traced
+
 __all__ = [
     "alertmanager_webhook",
     "course_rules",
     "opensearch",
     "opensearch_url",
     "scratch_prometheus",
+    "traced",
 ]

@@ -1,0 +1,35 @@
+"""Decoy for 08.6: Splits and converts without validating first: a header that is not four hex fields raises ValueError, and the client gets a 500 for a bad header. Caught by test_a_malformed_traceparent_starts_a_new_trace."""
+
+from __future__ import annotations
+
+import httpx
+from opentelemetry.trace import SpanContext, TraceFlags, get_current_span
+
+__all__ = [
+    "SpanContext",
+    "TraceFlags",
+    "get_current_span",
+    "inject_traceparent",
+    "parse_traceparent",
+]
+
+
+def parse_traceparent(value: str | None) -> SpanContext | None:
+    """The remote parent in ``value``, or ``None`` (absent or malformed: start a new trace)."""
+    if value is None:
+        return None
+    version, trace_hex, span_hex, flags_hex = value.split("-")
+    trace_id, span_id, flags = int(trace_hex, 16), int(span_hex, 16), int(flags_hex, 16)
+    if version != "00" or trace_id == 0 or span_id == 0:
+        return None
+    return SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(flags))
+
+
+def inject_traceparent(request: httpx.Request) -> None:
+    """Put the current span into ``request``'s ``traceparent`` header (nothing outside a span)."""
+    span_context = get_current_span().get_span_context()
+    if not span_context.is_valid:
+        return
+    trace_id, span_id = span_context.trace_id, span_context.span_id
+    flags = int(span_context.trace_flags)
+    request.headers["traceparent"] = f"00-{trace_id:032x}-{span_id:016x}-{flags:02x}"

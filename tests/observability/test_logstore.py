@@ -22,8 +22,6 @@ from reference.observability.logging import make_logger
 from reference.observability.request_id import RequestIdMiddleware, outgoing_headers
 from reference.observability.shipper import Shipper
 
-pytestmark = pytest.mark.xdist_group("opensearch")
-
 
 def _service(name: str, shipper: Shipper, downstream: TestClient | None = None) -> Starlette:
     log = make_logger(name, stream=io.StringIO(), sink=shipper)

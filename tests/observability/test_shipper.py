@@ -16,8 +16,6 @@ from course.testing.logs import OutageProxy, opensearch_client
 from reference.observability.logging import make_logger
 from reference.observability.shipper import Shipper
 
-pytestmark = pytest.mark.xdist_group("opensearch")
-
 
 def _count(client: OpenSearch, index: str) -> int:
     client.indices.refresh(index=index)

@@ -1,0 +1,30 @@
+"""Decoy for 08.2: search_after on the timestamp alone — where a page ends inside a run of equal timestamps, the rest of the run is skipped. Caught by test_equal_timestamps_are_neither_lost_nor_repeated."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from opensearchpy import OpenSearch
+
+__all__ = ["trace"]
+
+PAGE: Final = 100  # within the grader's max_result_window; a real store allows up to 10,000
+
+
+def trace(client: OpenSearch, index: str, request_id: str) -> list[dict[str, Any]]:
+    """One request's log lines, from every service, oldest first."""
+    query: dict[str, Any] = {
+        "size": PAGE,
+        # term on the keyword sub-field: the exact id, never its analysed pieces
+        "query": {"bool": {"filter": [{"term": {"request_id.keyword": request_id}}]}},
+        # event_id makes the sort unique, so search_after never skips a line sharing a timestamp
+        "sort": [{"timestamp": "asc"}],
+        "track_total_hits": False,
+    }
+    found: list[dict[str, Any]] = []
+    while True:
+        page = client.search(index=index, body=query)["hits"]["hits"]
+        found += [hit["_source"] for hit in page]
+        if len(page) < PAGE:
+            return found
+        query["search_after"] = page[-1]["sort"]

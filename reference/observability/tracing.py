@@ -41,7 +41,7 @@ import structlog
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     SimpleSpanProcessor,
@@ -93,6 +93,17 @@ def ids(span: trace.Span | None = None) -> dict[str, str]:
     }
 
 
+class RequestIdProcessor(SpanProcessor):
+    """Stamps every span started inside a request with its ``request_id`` (bound in structlog's
+    context by the request-id middleware), internal spans included: a query by request id finds
+    the whole trace, not just the spans the middlewares made."""
+
+    def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
+        request_id = structlog.contextvars.get_contextvars().get("request_id")
+        if request_id is not None:
+            span.set_attribute("request_id", str(request_id))
+
+
 class Tracing:
     """One service's tracer, on a provider of its own (``service.name`` = ``service``).
 
@@ -108,6 +119,7 @@ class Tracing:
         self.provider = TracerProvider(
             resource=Resource.create({SERVICE_NAME: service}), sampler=ParentBased(ALWAYS_ON)
         )
+        self.provider.add_span_processor(RequestIdProcessor())
         for exporter in exporters:
             processor = (
                 BatchSpanProcessor(exporter, schedule_delay_millis=200)
@@ -156,9 +168,6 @@ class TracingMiddleware:
             "url.path": scope["path"],
             "service": self.tracing.service,
         }
-        request_id = structlog.contextvars.get_contextvars().get("request_id")
-        if request_id is not None:  # the request-id middleware ran first: spans are found by it
-            attributes["request_id"] = str(request_id)
         with self.tracing.tracer.start_as_current_span(
             f"{method} {scope['path']}", context=parent, kind=SpanKind.SERVER, attributes=attributes
         ) as span:
@@ -225,9 +234,6 @@ class TracingTransport(httpx.AsyncBaseTransport):
             "url.path": request.url.path,
             "service": self.tracing.service,
         }
-        request_id = structlog.contextvars.get_contextvars().get("request_id")
-        if request_id is not None:
-            attributes["request_id"] = str(request_id)
         with self.tracing.tracer.start_as_current_span(
             f"{request.method} {request.url.host}:{request.url.port}{request.url.path}",
             kind=SpanKind.CLIENT,

@@ -3,24 +3,31 @@ names carrying its tag, and gone with everything it made when the job is dropped
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import (
     ACL,
+    ACLFilter,
     ACLOperation,
     ACLPermissionType,
     ACLResourcePatternType,
     KafkaAdminClient,
     NewTopic,
     ResourcePattern,
+    ResourcePatternFilter,
     ResourceType,
     ScramMechanism,
     UserScramCredentialUpsertion,
 )
 from kafka.errors import KafkaError
 
+from course.harness import grading
+from course.harness.loader import catalogue
 from course.testing import resources
-from reference.config import get_settings, kafka_auth
+from reference.config import REPO_ROOT, get_settings, kafka_auth
 
 pytestmark = pytest.mark.xdist_group("kafka_job_users")
 
@@ -126,3 +133,47 @@ def test_kafka_auth_adds_the_jobs_credentials_only_inside_a_grading_job(
         "sasl_plain_username": "course_grade_r0123456789",
         "sasl_plain_password": "secret",
     }
+
+
+def test_a_hostile_kafka_hand_in_graded_beside_a_correct_one_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mallory's 05.1 spends 8 s deleting and flooding every tagged topic it can list, through its
+    job's credentials and through the open listener, after trying to grant itself and the open
+    listener every topic and to take over the super user. Graded at the same time as alice's
+    correct answer, alice keeps full marks, nobody got an ACL, and both jobs' users are gone."""
+    submissions = tmp_path / "class"
+    shutil.copytree(REPO_ROOT / "tests" / "fixtures" / "submissions_kafka", submissions)
+    (submissions / "ruff.toml").unlink()
+    alice = submissions / "alice" / "05_messaging"
+    alice.mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "solutions" / "05_messaging" / "publish_event.py", alice)
+    tags: list[str] = []
+
+    def recorded_tag() -> str:
+        tags.append(resources.new_run_tag())
+        return tags[-1]
+
+    monkeypatch.setattr(grading, "new_run_tag", recorded_tag)
+    report = grading.grade(
+        submissions, tmp_path / "out", exercises=[catalogue()["05.1"]], workers=2
+    )
+    scores = {student.name: student.results["05.1"] for student in report.students}
+    assert scores["alice"].passed == len(scores["alice"].tests) > 0, scores["alice"].output
+    assert scores["mallory"].passed == 0
+    assert len(tags) == 2
+
+    admin = resources.kafka_admin(get_settings())  # the super user's password still works
+    try:
+        anyone = ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY)
+        acls, _error = admin.describe_acls(
+            ACLFilter(None, None, ACLOperation.ANY, ACLPermissionType.ANY, anyone)
+        )
+        users = set(admin.describe_user_scram_credentials())
+    finally:
+        admin.close()
+    granted = {acl.principal for acl in acls if acl.principal != "User:*"}
+    assert "User:ANONYMOUS" not in granted
+    jobs = {resources.job_role(tag) for tag in tags}
+    assert not jobs & {principal.removeprefix("User:") for principal in granted}
+    assert not jobs & users

@@ -1,0 +1,43 @@
+"""Decoy for 08.4: the guide's monitoring stack: Prometheus with no alerting rule at all (Rule 7 unmet). The closest a function can come is a rule that can never fire. Caught by test_fires_after_its_for_and_not_before."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Final
+
+__all__ = ["high_error_rate_rule"]
+
+DURATION: Final = re.compile(r"[1-9][0-9]*(ms|s|m|h|d|w|y)")
+
+
+def _duration(name: str, value: object) -> str:
+    if not isinstance(value, str) or DURATION.fullmatch(value) is None:
+        raise ValueError(f"{name} must be a Prometheus duration such as 5m, not {value!r}")
+    return value
+
+
+def high_error_rate_rule(
+    threshold: float = 0.05, window: str = "5m", for_: str = "2m"
+) -> dict[str, Any]:
+    """The HighErrorRate rule for a rule group's ``rules:`` list."""
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, (int, float))
+        or not math.isfinite(threshold)
+        or not 0 < threshold < 1
+    ):
+        raise ValueError(f"threshold must be a share strictly between 0 and 1, not {threshold!r}")
+    window = _duration("window", window)
+    for_ = _duration("for_", for_)
+    return {
+        "alert": "HighErrorRate",
+        "expr": "vector(0) > 1",
+        "for": for_,
+        "labels": {"severity": "page"},
+        "annotations": {
+            "summary": (
+                "{{ $labels.service }}: {{ $value | humanizePercentage }} of requests answer 5xx"
+            ),
+        },
+    }

@@ -14,7 +14,8 @@ and each function below finds one of them in any Compose document — the guide'
   the containers' stdout;
 - **Kibana cannot log in** (:func:`credential_gaps`): Elasticsearch 8 turns security (TLS +
   authentication) on by default; the file neither turns it off nor gives Kibana a service-account
-  token, and sets no ``ELASTIC_PASSWORD`` either, so Kibana waits for a cluster it may not talk to;
+  token, and sets no ``ELASTIC_PASSWORD`` either, so Kibana waits for a cluster it may not talk to.
+  Turning security off (as the course's OpenSearch does) is a fix only on a loopback-only port;
 - **unpinned images** (:func:`unpinned_images`): ``prom/prometheus:latest`` and
   ``grafana/grafana:latest`` are whatever was pushed last — two learners, two versions;
 - **no volumes** (:func:`unpersisted`): the indices, the time series and Grafana's dashboards live
@@ -114,17 +115,36 @@ def log_shippers(document: Compose) -> list[str]:
     return found
 
 
+def security_disabled(service: Mapping[str, Any]) -> bool:
+    """Whether a search server's security (TLS + authentication) is turned off: Elasticsearch 8
+    and OpenSearch 2 images both start with it on."""
+    env = {key: value.lower() for key, value in environment(service).items()}
+    return (
+        env.get("xpack.security.enabled") == "false"
+        or env.get("plugins.security.disabled") == "true"
+        or env.get("DISABLE_SECURITY_PLUGIN") == "true"
+    )
+
+
 def credential_gaps(document: Compose) -> list[str]:
-    """Why a client of Elasticsearch ≥ 8 cannot connect: security is on unless turned off, and then
-    each service that depends on it needs credentials of its own."""
+    """Why a client of the search server cannot connect — or why anyone can: security is on unless
+    turned off, and then each service that depends on it needs credentials; turned off, the server
+    must not be reachable from the network."""
     gaps = []
-    for key, service in services_of(document, "elasticsearch").items():
-        _name, tag = image(service)
-        major = int(tag.split(".")[0]) if tag and tag.split(".")[0].isdigit() else 8
-        env = environment(service)
-        if major < 8 or env.get("xpack.security.enabled", "true").lower() == "false":
+    servers = {**services_of(document, "elasticsearch"), **services_of(document, "opensearch")}
+    for key, service in servers.items():
+        name, tag = image(service)
+        major = tag.split(".")[0] if tag else ""
+        # Elasticsearch before 8.0 had no security unless configured: as open as turning it off.
+        old = name == "elasticsearch" and major.isdigit() and int(major) < 8
+        if old or security_disabled(service):
+            public = open_ports({"services": {key: service}})  # "key: port" each
+            gaps += [
+                f"{key}: security off on a public port ({entry.split(': ', 1)[1]})"
+                for entry in public
+            ]
             continue
-        if "ELASTIC_PASSWORD" not in env:
+        if "ELASTIC_PASSWORD" not in environment(service) and name == "elasticsearch":
             gaps.append(f"{key}: security on (8.x default) and no ELASTIC_PASSWORD set")
         for client, other in document["services"].items():
             if key in (other.get("depends_on") or []) and not set(environment(other)) & set(

@@ -35,7 +35,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TextIO
 
 import httpx
 import uvicorn
@@ -118,11 +118,17 @@ def telemetry(client: OpenSearch, index: str = INDEX) -> Telemetry:
 
 
 def observe(
-    app: Starlette, name: str, sink: Telemetry, *, token: str, batch: bool = True
+    app: Starlette,
+    name: str,
+    sink: Telemetry,
+    *,
+    token: str,
+    batch: bool = True,
+    stream: TextIO | None = None,
 ) -> Service:
     """Instrument ``app``: route metrics innermost, then request ids, tracing outermost (so the
     request-id middleware's access line carries the trace ids too)."""
-    log = make_logger(name, sink=sink.shipper.submit)
+    log = make_logger(name, sink=sink.shipper.submit, stream=stream)
     tracing = Tracing(name, [LogStoreSpanExporter(sink.shipper.submit)], batch=batch)
     metrics = instrument(app, name, token=token)
     app.add_middleware(RequestIdMiddleware, logger=log)
@@ -132,7 +138,9 @@ def observe(
     return service
 
 
-def users_service(sink: Telemetry, *, token: str, batch: bool = True) -> Service:
+def users_service(
+    sink: Telemetry, *, token: str, batch: bool = True, stream: TextIO | None = None
+) -> Service:
     async def get_user(request: Request) -> Response:
         user_id = request.path_params["user_id"]
         # An internal span: the lookup shows as its own bar under the request in the waterfall.
@@ -150,11 +158,18 @@ def users_service(sink: Telemetry, *, token: str, batch: bool = True) -> Service
         return JSONResponse({"id": user_id, "name": name})
 
     app = Starlette(routes=[Route("/users/{user_id}", get_user)])
-    service = observe(app, "users", sink, token=token, batch=batch)
+    service = observe(app, "users", sink, token=token, batch=batch, stream=stream)
     return service
 
 
-def api_service(sink: Telemetry, users_url: str, *, token: str, batch: bool = True) -> Service:
+def api_service(
+    sink: Telemetry,
+    users_url: str,
+    *,
+    token: str,
+    batch: bool = True,
+    stream: TextIO | None = None,
+) -> Service:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         transport = TracingTransport(service.tracing)
@@ -184,7 +199,7 @@ def api_service(sink: Telemetry, users_url: str, *, token: str, batch: bool = Tr
         return JSONResponse({"user": user, "greeting": f"Hello, {user['name']}"})
 
     app = Starlette(routes=[Route("/api/profiles/{user_id}", profile)], lifespan=lifespan)
-    service = observe(app, "api", sink, token=token, batch=batch)
+    service = observe(app, "api", sink, token=token, batch=batch, stream=stream)
     return service
 
 
@@ -203,11 +218,14 @@ class RunningDemo:
         self.telemetry.close()
 
 
-def run_in_background(client: OpenSearch, index: str, *, token: str) -> RunningDemo:
-    """The demo on free ports, spans exported as they end (no batch delay to wait for)."""
+def run_in_background(
+    client: OpenSearch, index: str, *, token: str, stream: TextIO | None = None
+) -> RunningDemo:
+    """The demo on free ports, spans exported as they end (no batch delay to wait for);
+    ``stream`` takes the JSON lines stdout would get (a notebook keeps its output for its own)."""
     sink = telemetry(client, index)
-    users = serve_in_background(users_service(sink, token=token, batch=False).app)
-    api = api_service(sink, users.url, token=token, batch=False)
+    users = serve_in_background(users_service(sink, token=token, batch=False, stream=stream).app)
+    api = api_service(sink, users.url, token=token, batch=False, stream=stream)
     return RunningDemo(sink, serve_in_background(api.app), users, token)
 
 

@@ -57,6 +57,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 TRACEPARENT = "traceparent"
 REQUEST_ID_HEADER = b"x-request-id"  # reference.observability.request_id's header, as ASGI has it
 TRACERESPONSE = "traceresponse"  # W3C Trace Context level 2: tells the caller which trace it was
+MAX_TRACEPARENT = 512  # what OpenTelemetry's propagator accepts (room for future versions' fields)
 SPAN_KIND = "span"  # the ``kind`` field that tells span documents from log lines in the store
 PROPAGATOR = TraceContextTextMapPropagator()
 
@@ -67,7 +68,7 @@ def parse_traceparent(value: str | None) -> SpanContext | None:
     """The remote parent in a ``traceparent`` header, or ``None`` when there is none or it is not
     valid W3C Trace Context (OpenTelemetry's propagator: 512-character cap, lowercase hex, version
     ``ff`` and all-zero ids refused, exactly 55 characters for version ``00``)."""
-    if not value:
+    if not value or len(value) > MAX_TRACEPARENT:  # refused before parsing (and without a warning)
         return None
     extracted = PROPAGATOR.extract({TRACEPARENT: value})
     span_context = trace.get_current_span(extracted).get_span_context()

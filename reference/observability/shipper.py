@@ -11,7 +11,7 @@ Beats: nothing ships, guide-defects.md §8.3). Taught in ``notebooks/08_observab
   waiting or ``flush_interval`` has passed.
 - While OpenSearch is down or restarting (connection refused/reset, 429, 5xx) the batch stays at the
   head of the buffer and is retried with exponential backoff (capped, jittered); events queue behind
-  it up to the bound. Each event gets its document ``_id`` (:attr:`event_id`, time-ordered) when
+  it up to the bound. One warning when an outage starts, one when OpenSearch is back. Each event gets its document ``_id`` (:attr:`event_id`, time-ordered) when
   submitted, so a batch re-sent after a lost response overwrites instead of duplicating: N events in,
   N documents out.
 - A document OpenSearch refuses for good (a 400 mapping error) is counted in :attr:`Shipper.rejected`
@@ -147,6 +147,12 @@ class Shipper:
                 if status is None or status in RETRYABLE_STATUS or status >= 500:
                     if self._give_up():
                         return
+                    if backoff == self.initial_backoff:  # the first failure of an outage
+                        log.warning(
+                            "log shipper: OpenSearch unreachable (%s), retrying; %d events waiting",
+                            type(error).__name__,
+                            self.pending,
+                        )
                     self.retries += 1
                     self._closing.wait(backoff * random.uniform(0.5, 1.0))  # jitter: no herd
                     backoff = min(backoff * 2, self.max_backoff)
@@ -166,6 +172,8 @@ class Shipper:
                 self._closing.wait(backoff * random.uniform(0.5, 1.0))
                 backoff = min(backoff * 2, self.max_backoff)
             else:
+                if backoff != self.initial_backoff:
+                    log.warning("log shipper: OpenSearch back, %d events waiting", self.pending)
                 backoff = self.initial_backoff
 
     def _give_up(self) -> bool:

@@ -51,7 +51,6 @@ from reference.config import DEFAULTS, REPO_ROOT, read_env_file
 DEFAULT_TIMEOUT = 120.0
 STOP_GRACE = 5.0
 """Seconds between SIGTERM and SIGKILL: time for pytest to tear down the running test's fixtures."""
-PYCACHE = REPO_ROOT / ".course" / "pycache"
 PLUGINS = ("pytest_timeout",)
 # Plugins a grading run loads only when the grading file names them (a word of its source → the
 # plugin): each costs every run from a few hundred milliseconds (hypothesis' imports all of
@@ -233,9 +232,11 @@ def _spawn(
 
 
 def _base_environment(root: Path, tag: str) -> dict[str, str]:
-    inherited = {
-        k: v for k, v in os.environ.items() if k not in (ROOT_VARIABLE, HANDSHAKE_VARIABLE)
-    }
+    # PYTHONDONTWRITEBYTECODE (set in many container images, CI's among them) would leave the cache
+    # below empty, and every run would compile pytest, the clients and the reference from source
+    # again: about a second per run, hundreds of runs per verify.
+    dropped = (ROOT_VARIABLE, HANDSHAKE_VARIABLE, "PYTHONDONTWRITEBYTECODE")
+    inherited = {k: v for k, v in os.environ.items() if k not in dropped}
     return {
         **inherited,
         **_server_environment(),
@@ -243,7 +244,7 @@ def _base_environment(root: Path, tag: str) -> dict[str, str]:
         "COURSE_AUTOSTART": "0",
         RUN_TAG_VARIABLE: tag,
         # Keep bytecode out of the graded folders, in one cache reused by every run.
-        "PYTHONPYCACHEPREFIX": str(PYCACHE),
+        "PYTHONPYCACHEPREFIX": str(sandbox.PYCACHE),
         # Load only the plugins grading needs: schemathesis' plugin alone costs seconds per run.
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
     }

@@ -143,6 +143,32 @@ def test_client_errors_are_not_errors(exercise: ModuleType, tmp_path: Path) -> N
     assert_passes(result, "half the requests are 4xx and none 5xx: no alert")
 
 
+def test_every_5xx_is_an_error(exercise: ModuleType, tmp_path: Path) -> None:
+    """A gateway's 502, an overloaded 503, a timed-out 504: no 500 at all, 10 % failing."""
+    series = {
+        requests(service="orders", method="GET", route="/api/orders", status="200"): "0+90x40",
+        requests(service="orders", method="GET", route="/api/orders", status="502"): "0+4x40",
+        requests(service="orders", method="GET", route="/api/orders", status="503"): "0+3x40",
+        requests(service="orders", method="GET", route="/api/orders", status="504"): "0+3x40",
+    }
+    result = promtool_test(tmp_path, rule(exercise), series, [("10m", [{"service": "orders"}])])
+    assert_passes(result, "10 % of orders' requests answer 502, 503 or 504: HighErrorRate fires")
+
+
+def test_the_share_is_of_all_requests(exercise: ModuleType, tmp_path: Path) -> None:
+    """48 of every 1,000 requests fail: 4.8 % of all requests, under 5 % (though 5.04 % of the
+    successful ones)."""
+    series = {
+        requests(service="users", method="GET", route="/", status="200"): "0+952x40",
+        requests(service="users", method="GET", route="/", status="500"): "0+48x40",
+    }
+    result = promtool_test(tmp_path, rule(exercise), series, [("10m", []), ("30m", [])])
+    assert_passes(
+        result,
+        "4.8 % of all requests fail (errors over all requests, not over the successful ones): no alert",
+    )
+
+
 def test_per_service_not_per_instance(exercise: ModuleType, tmp_path: Path) -> None:
     """Instance b fails 20 % of its few requests; the busy instance a none: 2 % for the service.
     And 20 errors a minute is many in absolute terms: only the share counts."""
@@ -228,6 +254,14 @@ def test_threshold_is_the_argument(exercise: ModuleType, tmp_path: Path) -> None
         requests(service="users", method="GET", route="/", status="500"): "0+2x40",
     }, [("10m", [{"service": "users"}])])  # fmt: skip
     assert_passes(small, "with threshold=0.01, 2 % errors alert")
+    exact = promtool_test(tmp_path, rule(exercise, threshold=0.125), {
+        requests(service="users", method="GET", route="/", status="200"): "0+878x40",
+        requests(service="users", method="GET", route="/", status="500"): "0+122x40",
+    }, [("10m", [])])  # fmt: skip
+    assert_passes(
+        exact,
+        "with threshold=0.125, 12.2 % errors do not alert (the threshold as given, not rounded)",
+    )
 
 
 def test_for_is_the_argument(exercise: ModuleType, tmp_path: Path) -> None:
@@ -261,6 +295,16 @@ def test_window_is_the_argument(exercise: ModuleType, tmp_path: Path) -> None:
     assert_passes(
         long,
         "with window='1h', 250 errors among 2,750 requests (9 %) are still in the window at 25m",
+    )
+    # traffic falls from 1,000 to 100 a minute at 30m, 8 errors a minute throughout: 1 % of the
+    # last hour's requests — both rates must be over the window
+    quieter = {
+        requests(service="users", method="GET", route="/", status="200"): "0+992x30 29760+92x20",
+        requests(service="users", method="GET", route="/", status="500"): "0+8x50",
+    }
+    hour = promtool_test(tmp_path, rule(exercise, window="1h", for_="1m"), quieter, [("40m", [])])
+    assert_passes(
+        hour, "with window='1h', 320 errors among 31,320 requests (1 %) over the hour: no alert"
     )
 
 

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import math
-import re
-from typing import Any, Final
+from typing import Any
 
 __all__ = ["high_error_rate_rule"]
-
-DURATION: Final = re.compile(r"[1-9][0-9]*(ms|s|m|h|d|w|y)")
-
-
-def _duration(name: str, value: object) -> str:
-    if not isinstance(value, str) or DURATION.fullmatch(value) is None:
-        raise ValueError(f"{name} must be a Prometheus duration such as 5m, not {value!r}")
-    return value
 
 
 def high_error_rate_rule(
     threshold: float = 0.05, window: str = "5m", for_: str = "2m"
 ) -> dict[str, Any]:
     """The HighErrorRate rule for a rule group's ``rules:`` list."""
+    # The ratio divides two sums that keep only `service`: dividing the raw rates would match series
+    # label for label (`status` included), so nothing would divide; `sum` without `by` would lose
+    # the service. rate() over the window, not the counters, so the alert follows what happens now
+    # and resolves when the errors stop. No traffic: 0/0 is NaN, above no threshold.
+    import math
+    import re
+
+    duration = re.compile(r"[1-9][0-9]*(ms|s|m|h|d|w|y)")
+    for name, value in (("window", window), ("for_", for_)):
+        if not isinstance(value, str) or duration.fullmatch(value) is None:
+            raise ValueError(f"{name} must be a Prometheus duration such as 5m, not {value!r}")
     if (
         isinstance(threshold, bool)
         or not isinstance(threshold, (int, float))
@@ -28,8 +29,6 @@ def high_error_rate_rule(
         or not 0 < threshold < 1
     ):
         raise ValueError(f"threshold must be a share strictly between 0 and 1, not {threshold!r}")
-    window = _duration("window", window)
-    for_ = _duration("for_", for_)
     errors = 'sum by (service) (rate(http_requests_total{status=~"5.."}[5m]))'
     requests = "sum by (service) (rate(http_requests_total[5m]))"
     return {
@@ -38,8 +37,6 @@ def high_error_rate_rule(
         "for": for_,
         "labels": {"severity": "page"},
         "annotations": {
-            "summary": (
-                "{{ $labels.service }}: {{ $value | humanizePercentage }} of requests answer 5xx"
-            ),
+            "summary": "{{ $labels.service }}: {{ $value | humanizePercentage }} of requests answer 5xx",
         },
     }

@@ -21,8 +21,9 @@ Labels:
 
 * ``service``: the given name;
 * ``route``: the template of the matched route **with every mount prefix**
-  (``app.mount("/api/users", users)`` + ``@users.get("/{user_id}")`` → ``/api/users/{user_id}``), or
-  ``UNMATCHED`` when no route matches. Find it by matching ``app.router.routes`` with Starlette's own
+  (``app.mount("/api/users", users)`` + ``@users.get("/{user_id}")`` → ``/api/users/{user_id}``;
+  mounts inside mounts add every prefix; a prefix with a parameter stays a template,
+  ``/shops/{shop_id}/items/{item_id}``), or ``UNMATCHED`` when no route matches. Find it by matching ``app.router.routes`` with Starlette's own
   ``route.matches(scope)`` (``Match.FULL``; a ``Mount`` hands you a child scope to go deeper);
 * ``method``: the request method if it is in ``KNOWN_METHODS``, else ``OTHER_METHOD``;
 * ``status``: the exact status code as a string (``"404"``), ``"500"`` when the app raised before

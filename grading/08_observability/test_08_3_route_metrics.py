@@ -27,6 +27,8 @@ from reference.observability.metrics import OTHER_METHOD, UNMATCHED, samples
 
 USER = "/api/users/{user_id}"
 ORDER = "/api/orders/{order_id}"
+SHOP_ITEM = "/shops/{shop_id}/items/{item_id}"
+CART = "/api/v2/carts/{cart_id}"
 
 
 def shop(exercise: ModuleType) -> tuple[FastAPI, Any]:
@@ -55,8 +57,21 @@ def shop(exercise: ModuleType) -> tuple[FastAPI, Any]:
     async def metrics() -> Response:
         return Response(generate_latest(holder[0]), media_type=CONTENT_TYPE_LATEST)
 
+    items, carts, v2 = FastAPI(), FastAPI(), FastAPI()
+
+    @items.get("/{item_id}")
+    async def item(item_id: str) -> dict[str, str]:
+        return {"id": item_id}
+
+    @carts.get("/{cart_id}")
+    async def cart(cart_id: str) -> dict[str, str]:
+        return {"id": cart_id}
+
+    v2.mount("/carts", carts)
     app.mount("/api/users", users)
     app.mount("/api/orders", orders)
+    app.mount("/shops/{shop_id}/items", items)  # a mount whose prefix has a parameter
+    app.mount("/api/v2", v2)  # mounts inside mounts
     holder.append(exercise.instrument(app, "shop"))
     return app, holder[0]
 
@@ -130,6 +145,24 @@ def test_route_template_keeps_the_mount_prefix(client: httpx.Client) -> None:
             before, route=route, method="GET", service="shop"
         )
         assert grew == 1, f'expected one more request labelled route="{route}", got {grew}'
+
+
+def test_prefixes_are_templates_at_every_depth(client: httpx.Client) -> None:
+    """A mount's prefix is a template too: /shops/{shop_id}/items/{item_id}, not the shop id each
+    request names (root_path holds the concrete one), and mounts inside mounts add every prefix."""
+    client.get("/shops/0/items/0")
+    scrape(client)
+    before = scrape(client)
+    for _ in range(200):
+        assert client.get(f"/shops/{uuid.uuid4().hex}/items/1").status_code == 200
+    assert client.get("/api/v2/carts/9").status_code == 200
+    after = scrape(client)
+    grew = total(after, route=SHOP_ITEM) - total(before, route=SHOP_ITEM)
+    assert grew == 200, f'expected 200 more requests labelled route="{SHOP_ITEM}", got {grew}'
+    cart_grew = total(after, route=CART) - total(before, route=CART)
+    assert cart_grew == 1, f'expected one more request labelled route="{CART}", got {cart_grew}'
+    new = len(samples(after, "http_requests_total")) - len(samples(before, "http_requests_total"))
+    assert new <= 1, f"{new} new series for 200 shops and one cart: the shop id leaked into a label"
 
 
 def test_status_is_the_exact_code(client: httpx.Client) -> None:

@@ -92,6 +92,33 @@ def test_route_label_keeps_the_mount_prefix(client: httpx.Client) -> None:
         )
 
 
+def test_templates_through_parameterised_and_nested_mounts() -> None:
+    items, carts, v2, app = FastAPI(), FastAPI(), FastAPI(), FastAPI()
+
+    @items.get("/{item_id}")
+    async def item(item_id: str) -> dict[str, str]:
+        return {"id": item_id}
+
+    @carts.get("/{cart_id}")
+    async def cart(cart_id: str) -> dict[str, str]:
+        return {"id": cart_id}
+
+    v2.mount("/carts", carts)
+    app.mount("/shops/{shop_id}/items", items)
+    app.mount("/api/v2", v2)
+    instrument(app, "shop", token=TOKEN)
+    s = serve_in_background(app)
+    try:
+        with httpx.Client(base_url=s.url, timeout=10) as c:
+            for _ in range(20):
+                assert c.get(f"/shops/{uuid.uuid4().hex}/items/1").status_code == 200
+            assert c.get("/api/v2/carts/9").status_code == 200
+            routes = {labels["route"] for labels, _ in samples(scrape(c), "http_requests_total")}
+    finally:
+        s.stop()
+    assert routes == {"/shops/{shop_id}/items/{item_id}", "/api/v2/carts/{cart_id}"}
+
+
 def test_an_aborted_request_is_counted(client: httpx.Client) -> None:
     labels = {"route": "/slow", "method": "GET"}
     before = scrape(client)

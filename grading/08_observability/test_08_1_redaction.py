@@ -43,6 +43,7 @@ def test_nested_secrets_are_masked(exercise: ModuleType) -> None:
         body={"user": {"email": "a@example.com", "password": SECRET}},
         headers={"authorization": SECRET, "accept": "application/json"},
         sessions=[{"device": "phone", "tokens": [{"refresh_token": SECRET}]}],
+        pair=({"client_secret": SECRET}, f"Bearer {SECRET}"),  # tuples are walked like lists
     )
     assert SECRET not in line, f"the secret reached the log: {line}"
     record = json.loads(line)
@@ -80,20 +81,34 @@ def test_a_whole_value_under_a_sensitive_key(exercise: ModuleType) -> None:
     assert record["token"] == REDACTED
 
 
+JWT_PIECES = ("eyJhbGciOiJIUzI1NiJ9", "eyJzdWIiOiJraW0ifQ", "s3cr3t-Sig_x~+/=")
+JWT = ".".join(JWT_PIECES)
+
+
 @pytest.mark.parametrize(
     "text",
     [
         f"Bearer {SECRET}",
-        f"GET /users failed: upstream refused 'Authorization: Bearer {SECRET}'",
-        f"retrying with bearer   {SECRET}.payload.signature",
+        f"GET /users failed: upstream refused 'Authorization: Bearer {JWT}'",
+        f"retrying with bearer   {JWT}",
     ],
 )
 def test_bearer_credentials_inside_strings(exercise: ModuleType, text: str) -> None:
-    line = log_line(exercise, note=text, calls=[{"header": text}])
-    assert SECRET not in line, f"a Bearer credential inside a string reached the log: {line}"
+    after = " (attempt 2 of 3, next in 200 ms)"
+    line = log_line(exercise, note=text + after, calls=[{"header": text}])
+    leaked = [piece for piece in (SECRET, *JWT_PIECES) if piece in line]
+    assert not leaked, f"part of a Bearer credential reached the log: {leaked} in {line}"
     record = json.loads(line)
     assert "[REDACTED]" in record["note"]
-    assert record["note"].split("earer")[0] == text.split("earer")[0]  # the rest of the text stays
+    assert record["note"].split("earer")[0] == text.split("earer")[0], "the text before was changed"
+    assert record["note"].endswith(after), "only the credential is masked: the text after it stays"
+
+
+def test_every_credential_in_a_string(exercise: ModuleType) -> None:
+    text = f"tried Bearer {SECRET}-a, then Bearer {SECRET}-b, then bearer {SECRET}-c"
+    record = json.loads(log_line(exercise, note=text))
+    assert SECRET not in record["note"], f"a second credential in the same string leaked: {record}"
+    assert record["note"].count("[REDACTED]") == 3
 
 
 def test_masked_keys_stay_in_the_line(exercise: ModuleType) -> None:

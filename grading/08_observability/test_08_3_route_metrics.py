@@ -253,6 +253,33 @@ def test_in_progress_returns_to_zero(client: httpx.Client) -> None:
     )
 
 
+def test_concurrent_requests_keep_their_own_labels(client: httpx.Client) -> None:
+    """300 requests from 16 threads at once — 200s, 404s and slow ones interleaved — each counted
+    once under its own route and status: per-request state lives in the request, not in the
+    middleware object all requests share."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = [
+        f"/api/users/{i}" if i % 3 == 0 else f"/gone/{i}" if i % 3 == 1 else "/slow?seconds=0.01"
+        for i in range(300)
+    ]
+    before = scrape(client)
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(lambda path: client.get(path).status_code, paths))
+    assert statuses.count(200) == 200
+    assert statuses.count(404) == 100
+    after = scrape(client)
+    for route, status, expected in (
+        (USER, "200", 100),
+        (UNMATCHED, "404", 100),
+        ("/slow", "200", 100),
+    ):
+        grew = total(after, route=route, status=status) - total(before, route=route, status=status)
+        assert grew == expected, (
+            f'route="{route}", status="{status}": expected +{expected}, got +{grew}'
+        )
+
+
 def test_each_app_has_its_own_registry(exercise: ModuleType) -> None:
     """instrument() on a second app (tests, --reload) must neither raise "Duplicated timeseries" nor
     share the first app's counts: each app gets a registry of its own, not prometheus_client.REGISTRY."""

@@ -14,9 +14,11 @@ server span continuing the caller's ``traceparent``; its ids bound into every lo
 request), and chapter 08's route metrics (:func:`reference.observability.metrics.instrument`). Log
 lines and finished spans both go through one :class:`~reference.observability.shipper.Shipper` into
 the OpenSearch index ``logs-demo`` (``OPENSEARCH_URL``; ``course services up opensearch``), so a query
-by ``request_id`` or ``trace_id`` returns both. The registry Prometheus (``course services up
-prometheus``) scrapes api's ``/metrics`` with the token kept in
-``.services/observability-demo/metrics-token`` (or ``$METRICS_TOKEN``). Try::
+by ``request_id`` or ``trace_id`` returns both. api's ``/metrics`` wants the bearer token kept in
+``.services/observability-demo/metrics-token`` (or ``$METRICS_TOKEN``): a Prometheus scrape job sends
+it with ``authorization: {type: Bearer, credentials_file: …}``. With compose, Prometheus runs in a
+container and reaches the demo through ``host.docker.internal``: start the demo with
+``--host 0.0.0.0`` there. Try::
 
     curl -i http://127.0.0.1:18120/api/profiles/1
 
@@ -30,6 +32,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -230,8 +233,8 @@ def run_in_background(
 
 
 def metrics_token() -> str:
-    """``$METRICS_TOKEN``, else a random token kept (0600) under the state folder, where the
-    registry Prometheus reads it (``credentials_file``) — a restart of either keeps them agreeing."""
+    """``$METRICS_TOKEN``, else a random token kept (0600) under the state folder, where a Prometheus
+    scrape job can read it (``credentials_file``) — a restart of either keeps them agreeing."""
     if token := os.environ.get("METRICS_TOKEN"):
         return token
     path = state_dir() / TOKEN_FILE
@@ -247,6 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m reference.observability.demo", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--index", default=INDEX, help="the OpenSearch index for logs and spans")
+    parser.add_argument("--host", default="127.0.0.1", help="where to listen (compose: 0.0.0.0)")
+    parser.add_argument("--api-port", type=int, default=API_PORT)
+    parser.add_argument("--users-port", type=int, default=USERS_PORT)
     args = parser.parse_args(argv)
     opensearch_url = get_settings()["OPENSEARCH_URL"]
     client = OpenSearch(hosts=[opensearch_url], timeout=10)
@@ -258,21 +264,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     sink = telemetry(client, args.index)
     token = metrics_token()
     users = users_service(sink, token=token)
-    api = api_service(sink, f"http://127.0.0.1:{USERS_PORT}", token=token)
+    api = api_service(sink, f"http://127.0.0.1:{args.users_port}", token=token)
     servers = [
-        uvicorn.Server(
-            uvicorn.Config(service.app, host="127.0.0.1", port=port, log_level="warning")
-        )
-        for service, port in ((api, API_PORT), (users, USERS_PORT))
+        uvicorn.Server(uvicorn.Config(service.app, host=args.host, port=port, log_level="warning"))
+        for service, port in ((api, args.api_port), (users, args.users_port))
     ]
-    print(
-        f"api on 127.0.0.1:{API_PORT}, users on 127.0.0.1:{USERS_PORT}; logs+spans → {args.index}"
-    )
-    print(f"curl -i http://127.0.0.1:{API_PORT}/api/profiles/1")
+    print(f"api on {args.host}:{args.api_port}, users on {args.host}:{args.users_port}", end="")
+    print(f"; logs and spans → {args.index}")
+    print(f"curl -i http://127.0.0.1:{args.api_port}/api/profiles/1", flush=True)
 
     async def serve() -> None:
         await asyncio.gather(*(server.serve() for server in servers))
 
+    def terminated(signum: int, _frame: object) -> None:
+        # uvicorn shuts down gracefully on SIGTERM, then re-raises it to the handler it found: this
+        # one, so the shipper's buffer is flushed below before the process ends as SIGTERM says.
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminated)
     try:
         asyncio.run(serve())
     finally:

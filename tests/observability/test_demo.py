@@ -6,6 +6,9 @@ leave their evidence too."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +18,9 @@ import httpx
 import pytest
 from opensearchpy import OpenSearch
 
+from course.testing.resources import unique_name
 from reference.api_design.graphql.background import serve_in_background
+from reference.config import REPO_ROOT
 from reference.observability import demo
 from reference.observability.logstore import trace
 from reference.observability.tracing import SPAN_KIND, TRACERESPONSE
@@ -139,3 +144,44 @@ def test_main_says_what_is_missing_when_opensearch_is_not_there(
     monkeypatch.setenv("OPENSEARCH_URL", f"http://127.0.0.1:{free_port()}")
     assert demo.main([]) == 1
     assert "course services up opensearch" in capsys.readouterr().out
+
+
+def test_the_module_serves_both_services_and_ships_into_its_index(
+    opensearch: OpenSearch, isolated_env: Path
+) -> None:
+    """``python -m reference.observability.demo`` itself (on free ports here): it answers, ships,
+    and on SIGTERM stops cleanly with what it buffered flushed into the index."""
+    index = unique_name("demo").lower()
+    api_port, users_port = free_port(), free_port()
+    command = [sys.executable, "-m", "reference.observability.demo", "--index", index]
+    command += ["--api-port", str(api_port), "--users-port", str(users_port)]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        assert "logs and spans" in process.stdout.readline()  # printed once both are about to serve
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{api_port}/api/profiles/3", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the demo did not start listening"
+                time.sleep(0.05)
+        assert answer.json()["user"]["name"] == "Edsger Dijkstra"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 128 + signal.SIGTERM  # ended as SIGTERM says, after flushing
+        opensearch.indices.refresh(index=index)
+        request_id = answer.headers["x-request-id"]
+        documents = trace(opensearch, index, request_id)
+        assert {(doc["service"], doc.get("kind", "log")) for doc in documents} == {
+            ("api", "log"),
+            ("api", "span"),
+            ("users", "log"),
+            ("users", "span"),
+        }
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        opensearch.indices.delete(index=index, ignore_unavailable=True)
+        opensearch.indices.delete_index_template(name=f"{index}-template", ignore=[404])

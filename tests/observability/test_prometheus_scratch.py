@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.server
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -61,53 +60,48 @@ def _exporter(token: str | None = None) -> _Exporter:
     return server
 
 
-@pytest.fixture
-def exporter() -> Iterator[_Exporter]:
-    server = _exporter()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def test_scrapes_a_target_and_answers_queries(exporter: _Exporter) -> None:
-    hits = Counter("demo_hits_total", "hits", ["route"], registry=exporter.registry)
+def test_scrapes_targets_with_token_and_path_and_answers_queries() -> None:
+    """One server, three jobs (a first scrape takes ~5 s: Prometheus' discovery hands targets over
+    at most every 5 s): an open exporter, a guarded one with its token and path, the same guarded
+    one without the token (down)."""
+    plain, guarded = _exporter(), _exporter(token="s3cret")
+    hits = Counter("demo_hits_total", "hits", ["route"], registry=plain.registry)
     hits.labels("/a").inc(3)
     hits.labels("/b").inc(5)
-    address = f"127.0.0.1:{exporter.server_address[1]}"
-    with ScratchPrometheus({"app": [address]}) as prom:
-        prom.wait_for(lambda: prom.value('sum(demo_hits_total{job="app"})') == 8.0, timeout=15)
-        assert prom.series_count('demo_hits_total{job="app"}') == 2
-        assert prom.value('demo_hits_total{route="/a"}') == 3.0
-        assert prom.value("demo_hits_total{route='/nope'}") is None
-        assert prom.targets_up()[f"http://{address}/metrics"] is True
-        matrix = prom.query_range("up", start=0, end=1, step_s=1)
-        assert matrix == []  # nothing existed in 1970
-        with pytest.raises(PrometheusError, match="bad_data"):
-            prom.query("sum(")
-        folder = prom.folder
-    assert not folder.exists()
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{prom.url}/-/ready", timeout=1)
-
-
-def test_bearer_token_and_metrics_path_are_used() -> None:
-    server = _exporter(token="s3cret")
+    address = f"127.0.0.1:{plain.server_address[1]}"
+    guarded_address = f"127.0.0.1:{guarded.server_address[1]}"
+    jobs = [
+        ScrapeJob("app", (address,)),
+        ScrapeJob(
+            "guarded", (guarded_address,), metrics_path="/internal/metrics", bearer_token="s3cret"
+        ),
+        ScrapeJob("tokenless", (guarded_address,)),
+    ]
     try:
-        address = f"127.0.0.1:{server.server_address[1]}"
-        jobs = [
-            ScrapeJob(
-                "guarded", (address,), metrics_path="/internal/metrics", bearer_token="s3cret"
-            ),
-            ScrapeJob("tokenless", (address,)),
-        ]
         with ScratchPrometheus(jobs) as prom:
+            prom.wait_for(lambda: prom.value('sum(demo_hits_total{job="app"})') == 8.0, timeout=15)
+            assert prom.series_count('demo_hits_total{job="app"}') == 2
+            assert prom.value('demo_hits_total{route="/a"}') == 3.0
+            assert prom.value("demo_hits_total{route='/nope'}") is None
             prom.wait_for(lambda: prom.value('up{job="guarded"}') == 1.0, timeout=15)
             prom.wait_for(lambda: prom.value('up{job="tokenless"}') == 0.0, timeout=15)
-            assert "Bearer s3cret" in server.seen_authorization
-            assert f"http://{address}/internal/metrics" in prom.targets_up()
+            assert "Bearer s3cret" in guarded.seen_authorization
+            targets = prom.targets_up()
+            assert targets[f"http://{address}/metrics"] is True
+            assert targets[f"http://{guarded_address}/internal/metrics"] is True
+            assert targets[f"http://{guarded_address}/metrics"] is False
+            assert f"http://{prom.address}/metrics" in targets  # it scrapes itself too
+            assert prom.query_range("up", start=0, end=1, step_s=1) == []  # nothing in 1970
+            with pytest.raises(PrometheusError, match="bad_data"):
+                prom.query("sum(")
+            folder = prom.folder
+        assert not folder.exists()
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{prom.url}/-/ready", timeout=1)
     finally:
-        server.shutdown()
-        server.server_close()
+        for server in (plain, guarded):
+            server.shutdown()
+            server.server_close()
 
 
 def test_rule_files_are_copied_evaluated_and_reloaded(tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ HTTP and by a scratch Prometheus: bounded labels, mount prefixes, aborts counted
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import os
 import random
 import signal
@@ -12,13 +14,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import StreamingResponse
 
 from reference.api_design.graphql.background import BackgroundServer, serve_in_background
 from reference.observability.metrics import (
@@ -150,12 +153,16 @@ def test_a_completed_request_is_not_an_abort(client: httpx.Client) -> None:
     "headers",
     [
         {},
+        {b"authorization": b"Bearer \xff\xfe"},  # not UTF-8
+        {"authorization": "Bearer " + TOKEN * 200},  # 7 KB
         {"authorization": "Bearer wrong"},
         {"authorization": f"bearer {TOKEN}x"},
         {"authorization": TOKEN},
     ],
 )
-def test_metrics_need_the_token(client: httpx.Client, headers: dict[str, str]) -> None:
+def test_metrics_need_the_token(
+    client: httpx.Client, headers: dict[str, str] | dict[bytes, bytes]
+) -> None:
     response = client.get("/metrics", headers=headers)
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
@@ -221,6 +228,46 @@ def test_concurrent_requests_are_all_counted(client: httpx.Client) -> None:
     after = scrape(client)
     assert count(after, route=route) - before == 300
     assert count(after, "http_requests_in_progress", route=route) == 0
+
+
+def test_bodies_and_streams_pass_through_the_watch() -> None:
+    """The middleware reads ``receive`` on the app's behalf: a 1 MiB upload in chunks arrives whole,
+    a streamed response streams, and both are counted once, not as aborts."""
+    app = FastAPI()
+
+    @app.post("/echo")
+    async def echo(request: Request) -> dict[str, object]:
+        body = await request.body()
+        return {"length": len(body), "digest": hashlib.sha256(body).hexdigest()}
+
+    @app.get("/stream")
+    async def stream() -> StreamingResponse:
+        async def chunks() -> AsyncIterator[bytes]:
+            for i in range(50):
+                yield f"{i}\n".encode()
+                await asyncio.sleep(0)
+
+        return StreamingResponse(chunks(), media_type="text/plain")
+
+    instrument(app, "io", token=TOKEN)
+    payload = os.urandom(1 << 20)
+
+    def pieces() -> Iterator[bytes]:
+        for start in range(0, len(payload), 65536):
+            yield payload[start : start + 65536]
+
+    s = serve_in_background(app)
+    try:
+        with httpx.Client(base_url=s.url, timeout=10) as c:
+            answer = c.post("/echo", content=pieces()).json()
+            assert answer == {"length": len(payload), "digest": hashlib.sha256(payload).hexdigest()}
+            assert c.get("/stream").text == "".join(f"{i}\n" for i in range(50))
+            text = scrape(c)
+    finally:
+        s.stop()
+    assert count(text, route="/echo", status="200") == 1
+    assert count(text, route="/stream", status="200") == 1
+    assert count(text, "http_requests_aborted_total") == 0
 
 
 def test_an_unhandled_exception_counts_as_500() -> None:

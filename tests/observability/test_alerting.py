@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from course.testing.observability import AlertPipeline, ScratchPrometheusFactory
 from reference.observability.alerting import WebhookReceiver
-from reference.observability.prometheus import ScratchAlertmanager, ScratchPrometheus
 
 NOTE = {"status": "firing", "alerts": [{"status": "firing", "labels": {"alertname": "X"}}]}
 
@@ -23,28 +23,26 @@ def hook() -> Iterator[WebhookReceiver]:
         yield receiver
 
 
-def test_alertmanager_notifies_firing_then_resolved() -> None:
-    with (
-        WebhookReceiver() as receiver,
-        ScratchAlertmanager(receiver.url) as am,
-        ScratchPrometheus(alertmanager_url=am.url) as prom,
-    ):
-        rule = {"alert": "Flip", "expr": "vector(1)", "labels": {"severity": "page"}}
-        prom.write_rules("flip.yml", {"groups": [{"name": "t", "rules": [rule]}]})
-        prom.reload()
-        fired = receiver.wait_for_status("Flip", "firing", timeout=30)
-        (alert,) = fired.alerts("Flip")
-        assert alert["labels"]["severity"] == "page"
-        assert fired.payload["receiver"] == "webhook"
-        assert [a["labels"]["alertname"] for a in am.alerts()] == [
-            "Flip"
-        ]  # Alertmanager's own view
-        rule["expr"] = "vector(1) == 2"
-        prom.write_rules("flip.yml", {"groups": [{"name": "t", "rules": [rule]}]})
-        prom.reload()
-        resolved = receiver.wait_for_status("Flip", "resolved", timeout=30)
-        assert resolved.received_monotonic > fired.received_monotonic
-        assert [status for _, status, _ in receiver.events("Flip")] == ["firing", "resolved"]
+def test_alertmanager_notifies_firing_then_resolved(
+    alertmanager_webhook: AlertPipeline, scratch_prometheus: ScratchPrometheusFactory
+) -> None:
+    receiver, am = alertmanager_webhook.webhook, alertmanager_webhook.alertmanager
+    prom = scratch_prometheus(alertmanager_url=am.url)
+    rule = {"alert": "Flip", "expr": "vector(1)", "labels": {"severity": "page"}}
+    prom.write_rules("flip.yml", {"groups": [{"name": "t", "rules": [rule]}]})
+    prom.reload()
+    fired = receiver.wait_for_status("Flip", "firing", timeout=30)
+    (alert,) = fired.alerts("Flip")
+    assert alert["labels"]["severity"] == "page"
+    assert fired.payload["receiver"] == "webhook"
+    # Alertmanager's own view
+    assert [a["labels"]["alertname"] for a in am.alerts()] == ["Flip"]
+    rule["expr"] = "vector(1) == 2"
+    prom.write_rules("flip.yml", {"groups": [{"name": "t", "rules": [rule]}]})
+    prom.reload()
+    resolved = receiver.wait_for_status("Flip", "resolved", timeout=30)
+    assert resolved.received_monotonic > fired.received_monotonic
+    assert [status for _, status, _ in receiver.events("Flip")] == ["firing", "resolved"]
 
 
 def test_records_in_order_and_evicts_the_oldest_counting_it(hook: WebhookReceiver) -> None:

@@ -174,15 +174,14 @@ def test_probes_refuse_another_server_on_the_port(body: object) -> None:
         server.server_close()
 
 
-def test_a_prometheus_is_not_an_alertmanager() -> None:
-    """The course Prometheus answers JSON too, but has no /api/v2/status."""
-    url = get_settings().url_for("prometheus")
-    try:
-        probe_prometheus(url, 3.0)
-    except (httpx.HTTPError, RuntimeError):
-        pytest.skip("the course Prometheus is not running")
+def test_the_course_servers_are_not_each_other(prometheus_url: str, alertmanager_url: str) -> None:
+    """Both answer JSON on loopback; each probe accepts its own server and refuses the other."""
+    assert probe_prometheus(prometheus_url, 3.0).flavour == "Prometheus"
+    assert probe_alertmanager(alertmanager_url, 3.0).flavour == "Alertmanager"
     with pytest.raises((RuntimeError, httpx.HTTPStatusError)):
-        probe_alertmanager(url, 3.0)
+        probe_alertmanager(prometheus_url, 3.0)  # Prometheus has no /api/v2/status
+    with pytest.raises((RuntimeError, httpx.HTTPStatusError)):
+        probe_prometheus(alertmanager_url, 3.0)
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1", "not a url"])

@@ -19,9 +19,11 @@ service's ``/fail``, then raise: a 500 whose span must still be in the trace).
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -32,6 +34,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from course.testing.fixtures import ensure_server
 from course.testing.resources import unique_name
@@ -62,6 +65,11 @@ class TracedChain:
     shipper: Shipper
     servers: dict[str, BackgroundServer] = field(default_factory=dict)
     tracings: dict[str, Tracing] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # what a service raised, newest last
+
+    def last_error(self) -> str:
+        """The newest exception a service raised (a learner's parser or hook, typically)."""
+        return self.errors[-1] if self.errors else "no exception recorded"
 
     def url(self, name: str = "front") -> str:
         return self.servers[name].url
@@ -90,8 +98,31 @@ class TracedChain:
         }
 
 
+class ErrorRecorder:
+    """Outermost ASGI layer: remembers what the app raised (then lets it be the 500 it is), so a
+    grading message can say *why* a service answered 500."""
+
+    def __init__(self, app: ASGIApp, errors: list[str], service: str) -> None:
+        self.app, self.errors, self.service = app, errors, service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except Exception as error:
+            where = traceback.extract_tb(error.__traceback__)[-1]  # the innermost frame
+            self.errors.append(
+                f"{self.service}: {type(error).__name__}({error}) in {where.name}() "
+                f"at {Path(where.filename).name}:{where.lineno}"
+            )
+            raise
+
+
 def hop_app(
-    tracing: Tracing, below: str | None, parse: ParseTraceparent, inject: Inject
+    tracing: Tracing,
+    below: str | None,
+    parse: ParseTraceparent,
+    inject: Inject,
+    errors: list[str] | None = None,
 ) -> Starlette:
     async def hook(request: httpx.Request) -> None:
         inject(request)
@@ -117,6 +148,8 @@ def hop_app(
 
     app = Starlette(routes=[Route("/hop", hop), Route("/headers", headers), Route("/fail", fail)])
     app.add_middleware(TracingMiddleware, tracing=tracing, parse=parse)
+    if errors is not None:
+        app.add_middleware(ErrorRecorder, errors=errors, service=tracing.service)
     return app
 
 
@@ -151,7 +184,8 @@ def traced_chain(
         for name in reversed(NAMES):
             tracing = Tracing(name, [exporter], batch=False)
             chain.tracings[name] = tracing
-            chain.servers[name] = serve_in_background(hop_app(tracing, below, parse, inject))
+            app = hop_app(tracing, below, parse, inject, chain.errors)
+            chain.servers[name] = serve_in_background(app)
             below = chain.servers[name].url
         yield chain
     finally:

@@ -43,14 +43,14 @@ def traceparent(trace_id: str, flags: str = "01") -> dict[str, str]:
     return {"traceparent": f"00-{trace_id}-{PARENT}-{flags}"}
 
 
-def chain_of(answer: httpx.Response) -> list[Any]:
-    assert answer.status_code == 200, f"front answered {answer.status_code}: {answer.text[:200]}"
+def chain_of(answer: httpx.Response, traced: TracedChain) -> list[Any]:
+    assert answer.status_code == 200, f"front answered {answer.status_code}: {traced.last_error()}"
     hops: list[Any] = answer.json()
     return hops
 
 
 def test_three_services_share_one_trace(traced: TracedChain) -> None:
-    hops = chain_of(httpx.get(f"{traced.url()}/hop", timeout=10))
+    hops = chain_of(httpx.get(f"{traced.url()}/hop", timeout=10), traced)
     assert [hop["service"] for hop in hops] == ["front", "middle", "back"]
     trace_ids = {hop["trace_id"] for hop in hops}
     assert len(trace_ids) == 1, f"each hop started its own trace: {trace_ids}"
@@ -61,7 +61,7 @@ def test_three_services_share_one_trace(traced: TracedChain) -> None:
 
 def test_each_hop_is_the_child_of_its_caller(traced: TracedChain) -> None:
     trace_id = new_trace()
-    hops = chain_of(httpx.get(f"{traced.url()}/hop", headers=traceparent(trace_id)))
+    hops = chain_of(httpx.get(f"{traced.url()}/hop", headers=traceparent(trace_id)), traced)
     assert {hop["trace_id"] for hop in hops} == {trace_id}
     spans = traced.server_spans(trace_id)
     assert spans["front"]["parent_span_id"] == PARENT
@@ -76,7 +76,7 @@ def test_an_incoming_traceparent_is_continued(traced: TracedChain) -> None:
     """The front continues the caller's trace, and passes it on intact — a trace id with leading
     zeros too (it is 32 hex digits on the wire, always)."""
     for trace_id in (new_trace(), new_trace(zeros=20)):
-        hops = chain_of(httpx.get(f"{traced.url()}/hop", headers=traceparent(trace_id)))
+        hops = chain_of(httpx.get(f"{traced.url()}/hop", headers=traceparent(trace_id)), traced)
         assert [hop["trace_id"] for hop in hops] == [trace_id] * 3, trace_id
         spans = traced.server_spans(trace_id)
         assert sorted(spans) == ["back", "front", "middle"]
@@ -99,8 +99,10 @@ def test_the_parser_refuses_what_w3c_refuses(exercise: Any) -> None:
 @pytest.mark.parametrize("value", MALFORMED.values(), ids=MALFORMED.keys())
 def test_a_malformed_traceparent_starts_a_new_trace(traced: TracedChain, value: str) -> None:
     answer = httpx.get(f"{traced.url()}/hop", headers={"traceparent": value}, timeout=10)
-    assert answer.status_code == 200, "a malformed traceparent is no reason for a 500"
-    hops = chain_of(answer)
+    assert answer.status_code == 200, (
+        f"a malformed traceparent is no reason for a 500 ({traced.last_error()})"
+    )
+    hops = chain_of(answer, traced)
     (trace_id,) = {hop["trace_id"] for hop in hops}
     assert trace_id not in (TRACE, "0" * 32), f"{value[:60]!r} was continued, not refused"
     spans = traced.server_spans(trace_id)
@@ -112,10 +114,10 @@ def test_an_unsampled_trace_stays_unrecorded(traced: TracedChain) -> None:
     """Flags 00: the caller chose not to record this trace. It is still propagated (every hop knows
     its trace id, for the logs), but no service records a span of it."""
     unsampled = new_trace()
-    hops = chain_of(httpx.get(f"{traced.url()}/hop", headers=traceparent(unsampled, "00")))
+    hops = chain_of(httpx.get(f"{traced.url()}/hop", headers=traceparent(unsampled, "00")), traced)
     assert [hop["trace_id"] for hop in hops] == [unsampled] * 3
     # A sampled request afterwards: once its spans are in the store, the unsampled ones would be.
-    marker = chain_of(httpx.get(f"{traced.url()}/hop", headers=traceparent(new_trace())))
+    marker = chain_of(httpx.get(f"{traced.url()}/hop", headers=traceparent(new_trace())), traced)
     assert len(traced.server_spans(marker[0]["trace_id"])) == 3
     recorded = sorted({doc["service"] for doc in traced.search(unsampled)})
     assert recorded == [], f"unsampled trace recorded by {recorded}: its flags were not passed on"

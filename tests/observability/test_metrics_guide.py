@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from prometheus_client import Counter
 
 from guide.observability.metrics import create_app
 from reference.api_design.graphql.background import serve_in_background
@@ -99,3 +100,19 @@ def _buckets(text: str) -> dict[float, float]:
         for labels, value in samples(text, "http_request_duration_seconds_bucket")
         if labels["path"] == "/slow"
     }
+
+
+def test_two_apps_share_the_default_registry(guide: httpx.Client) -> None:
+    """Module-level metrics on the default registry: a second app built in the process serves the
+    first one's counts as its own (building them per app instead raises "Duplicated timeseries")."""
+    other = serve_in_background(create_app(), lifespan="off")
+    try:
+        with httpx.Client(base_url=other.url, timeout=10) as second:
+            before = count(scrape(second), path="/{id}")
+            for _ in range(3):
+                assert guide.get("/users/1").status_code == 200  # the FIRST app only
+            assert count(scrape(second), path="/{id}") - before == 3
+    finally:
+        other.stop()
+    with pytest.raises(ValueError, match="Duplicated timeseries"):
+        Counter("http_requests_total", "Total HTTP requests", ["method", "path", "status"])

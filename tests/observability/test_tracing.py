@@ -5,7 +5,9 @@ fails never fails a request."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import secrets
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from course.testing.logs import OutageProxy
 from course.testing.tracing import trace_store, traced_chain
 from reference.api_design.graphql.background import BackgroundServer, serve_in_background
 from reference.observability.tracing import (
@@ -52,6 +55,10 @@ MALFORMED = [
     "garbage",
     "00-" + "a" * 10_000,  # oversized
 ]
+
+
+def new_trace() -> str:
+    return secrets.token_hex(16)
 
 
 def test_parse_accepts_w3c_and_refuses_the_rest() -> None:
@@ -319,3 +326,26 @@ def test_spans_land_in_the_log_store_beside_the_logs(store: tuple[OpenSearch, st
         failed = chain.server_spans("2" * 32)
         assert {doc["span_status"] for doc in failed.values()} == {"error"}
         assert {doc["level"] for doc in failed.values()} == {"error"}
+
+
+def test_spans_wait_out_a_log_store_outage_and_requests_never_notice(
+    store: tuple[OpenSearch, str], outage_proxy: OutageProxy
+) -> None:
+    """OpenSearch unreachable (connections refused and reset, as in a restart): the services keep
+    answering 200 and their spans wait in the shipper's bounded buffer; once it is back, every
+    span arrives — none dropped."""
+    _direct, index = store
+    proxied = OpenSearch(outage_proxy.url, timeout=5)
+    with contextlib.closing(proxied), traced_chain(proxied, index) as chain:
+        outage_proxy.down()
+        trace_ids = [new_trace() for _ in range(5)]
+        for trace_id in trace_ids:
+            answer = httpx.get(
+                f"{chain.url()}/hop", headers={"traceparent": f"00-{trace_id}-{PARENT}-01"}
+            )
+            assert answer.status_code == 200
+        assert chain.shipper.shipped == 0
+        outage_proxy.up()
+        for trace_id in trace_ids:
+            assert len(chain.server_spans(trace_id)) == 3
+        assert chain.shipper.dropped == 0

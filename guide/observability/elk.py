@@ -5,7 +5,7 @@ so the file cannot be started here. Its defects (guide-defects.md §8.3) are all
 and each function below finds one of them in any Compose document — the guide's and the course's own
 ``docker-compose.yml``, whose ``opensearch``, ``prometheus`` and ``alertmanager`` services fix them
 (``tests/observability/test_elk_guide.py`` checks both side by side;
-``notebooks/08_observability_request.ipynb`` §4 prints the table):
+``notebooks/08_observability_request.ipynb`` §5 prints the table):
 
 - **nothing ships logs** (:func:`shipping_gaps`): no Logstash, Beats or other collector service, no
   application container and no ``logging:`` driver — Elasticsearch starts empty and stays empty.

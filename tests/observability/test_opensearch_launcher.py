@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -151,3 +152,26 @@ def test_a_runs_leftover_indices_are_removed_by_its_tag(monkeypatch: pytest.Monk
     finally:
         for name in [*left, survivor]:
             httpx.delete(f"{url}/{name}", timeout=30)
+
+
+def test_missing_names_the_distribution_and_maven(
+    isolated_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An empty Maven cache: the distribution is missing; without mvn, Maven is too, and a
+    download is a clear error naming the package to install (no traceback, no half-written zip)."""
+    from course.services.base import ServiceError
+    from course.services.native.opensearch import OPENSEARCH_VERSION, OpenSearchServer, zip_path
+
+    server = OpenSearchServer(get_settings())
+    server.maven_repo = tmp_path
+    assert f"OpenSearch {OPENSEARCH_VERSION} distribution" in server.missing()
+    assert "maven" not in server.missing()  # mvn is installed here
+    real_which = shutil.which
+    monkeypatch.setattr(
+        "course.services.native.opensearch.shutil.which",
+        lambda name: None if name == "mvn" else real_which(name),
+    )
+    assert "maven" in server.missing()
+    with pytest.raises(ServiceError, match="apt-get install maven"):
+        server.download(lambda _line: None)
+    assert not zip_path(tmp_path).exists()

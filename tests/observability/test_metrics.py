@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import os
 import random
 import signal
@@ -301,6 +302,19 @@ def test_buckets_from_samples_follow_the_measurements() -> None:
     ]
     true_p99 = fresh[int(0.99 * len(fresh)) - 1]
     assert abs(histogram_quantile(0.99, cumulative) - true_p99) / true_p99 < 0.05
+
+
+@pytest.mark.parametrize(
+    "latencies", [[], [0.01], [0.01, math.nan], [0.01, -0.002], [0.01, math.inf]]
+)
+def test_unusable_latencies_are_refused(latencies: list[float]) -> None:
+    with pytest.raises(ValueError, match="latency samples"):
+        buckets_from_samples(latencies)
+
+
+def test_ties_give_one_bound() -> None:
+    bounds = buckets_from_samples([0.001] * 600 + [0.02, 0.03, 0.05] * 100)
+    check_buckets(bounds)  # 0.001 is the p50, p75 and p90 at once: one bound, not three
 
 
 def test_bad_buckets_are_refused() -> None:

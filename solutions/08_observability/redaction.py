@@ -16,9 +16,7 @@ dict, and every dict and list inside it, stay exactly as they were) in which:
   ``A-Z a-z 0-9 - . _ ~ + / =`` after the spaces) becomes ``Bearer [REDACTED]``;
 * card numbers — 13 to 19 digits, single spaces or dashes allowed between them, that pass the Luhn
   check (``luhn_valid``) — become ``REDACTED``, inside a string or as an ``int`` value. Every other
-  number stays: an order id, a phone number, a timestamp are what an engineer needs in a log, and a
-  digit run that is part of a longer word (inside a UUID such as ``79ca4382-1381-4047-8e26-…``, after
-  ``ref-``) is no card;
+  number stays: an order id, a phone number, a timestamp are what an engineer needs in a log;
 * dicts and lists are walked at any depth up to ``MAX_DEPTH``; a container deeper than that becomes
   ``TRUNCATED`` (hostile input nested 100,000 levels must not raise ``RecursionError``);
 * keys that are not strings (``1``, ``(2, 3)``) become ``str(key)``, so the line can be rendered.
@@ -27,57 +25,68 @@ dict, and every dict and list inside it, stay exactly as they were) in which:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any, Final
 
 from reference.observability.redaction import luhn_valid
 
-__all__ = ["MAX_DEPTH", "REDACTED", "SENSITIVE", "TRUNCATED", "luhn_valid", "redact_secrets"]
+__all__ = [
+    "MAX_DEPTH",
+    "REDACTED",
+    "SENSITIVE",
+    "TRUNCATED",
+    "luhn_valid",
+    "mask_text",
+    "redact_secrets",
+    "sensitive_key",
+]
 
 REDACTED: Final = "[REDACTED]"
 TRUNCATED: Final = "[TRUNCATED]"
 MAX_DEPTH: Final = 8
 SENSITIVE: Final = ("password", "passwd", "secret", "token", "authorization", "apikey", "cookie")
 
-BEARER: Final = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
-# 13-19 digits with at most one space or dash between two digits, not inside a longer word (a UUID,
-# ref-…); bounded, so linear on any input.
-CARD: Final = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
 
-
-def _sensitive(key: str) -> bool:
-    squashed = key.lower().replace("-", "").replace("_", "")
+def sensitive_key(name: str) -> bool:
+    """True when the key ``name`` names a secret."""
+    squashed = name.lower().replace("-", "").replace("_", "")
     return any(word in squashed for word in SENSITIVE)
 
 
-def _card(match: re.Match[str]) -> str:
-    digits = match.group().replace(" ", "").replace("-", "")
-    return REDACTED if luhn_valid(digits) else match.group()
+def mask_text(text: str) -> str:
+    """``text`` with every ``Bearer`` credential and every card number masked."""
 
+    def card(match: re.Match[str]) -> str:
+        digits = match.group().replace(" ", "").replace("-", "")
+        return REDACTED if luhn_valid(digits) else match.group()
 
-def _clean(value: Any, depth: int) -> Any:
-    if isinstance(value, str):
-        return CARD.sub(_card, BEARER.sub(r"\1 " + REDACTED, value))
-    if isinstance(value, int) and not isinstance(value, bool):
-        digits = str(abs(value)) if abs(value) < 10**19 else ""
-        return REDACTED if 13 <= len(digits) <= 19 and luhn_valid(digits) else value
-    if isinstance(value, Mapping | list | tuple):
-        if depth >= MAX_DEPTH:
-            return TRUNCATED
-        if isinstance(value, Mapping):
-            cleaned: dict[str, Any] = {}
-            for key, item in value.items():
-                name = key if isinstance(key, str) else str(key)
-                cleaned[name] = REDACTED if _sensitive(name) else _clean(item, depth + 1)
-            return cleaned
-        return [_clean(item, depth + 1) for item in value]
-    return value
+    text = re.sub(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+", r"\1 " + REDACTED, text)
+    # 13-19 digits with at most one space or dash between two digits, not inside a longer word (a
+    # UUID, ref-…); bounded repetition, so linear on any input.
+    return re.sub(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])", card, text)
 
 
 def redact_secrets(
     logger: object, method_name: str, event_dict: MutableMapping[str, Any]
 ) -> dict[str, Any]:
     """A masked copy of ``event_dict``."""
-    cleaned = _clean(event_dict, 0)
-    assert isinstance(cleaned, dict)
-    return cleaned
+
+    def clean(value: Any, depth: int) -> Any:
+        if isinstance(value, str):
+            return mask_text(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            digits = str(abs(value)) if abs(value) < 10**19 else ""
+            return REDACTED if 13 <= len(digits) <= 19 and luhn_valid(digits) else value
+        if isinstance(value, dict | list | tuple):
+            if depth >= MAX_DEPTH:
+                return TRUNCATED
+            if isinstance(value, dict):
+                cleaned: dict[str, Any] = {}
+                for key, item in value.items():
+                    name = key if isinstance(key, str) else str(key)
+                    cleaned[name] = REDACTED if sensitive_key(name) else clean(item, depth + 1)
+                return cleaned
+            return [clean(item, depth + 1) for item in value]
+        return value
+
+    return clean(dict(event_dict), 0)  # type: ignore[no-any-return]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
 from opensearchpy import OpenSearch
 
 __all__ = ["trace"]
-
-PAGE: Final = 100  # within the grader's max_result_window; a real store allows up to 10,000
 
 
 def trace(client: OpenSearch, index: str, request_id: str) -> list[dict[str, Any]]:

@@ -3,58 +3,69 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any, Final
 
 from reference.observability.redaction import luhn_valid
 
-__all__ = ["MAX_DEPTH", "REDACTED", "SENSITIVE", "TRUNCATED", "luhn_valid", "redact_secrets"]
+__all__ = [
+    "MAX_DEPTH",
+    "REDACTED",
+    "SENSITIVE",
+    "TRUNCATED",
+    "luhn_valid",
+    "mask_text",
+    "redact_secrets",
+    "sensitive_key",
+]
 
 REDACTED: Final = "[REDACTED]"
 TRUNCATED: Final = "[TRUNCATED]"
 MAX_DEPTH: Final = 8
 SENSITIVE: Final = ("password", "passwd", "secret", "token", "authorization", "apikey", "cookie")
 
-BEARER: Final = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
-# 13-19 digits with at most one space or dash between two digits, not inside a longer word (a UUID,
-# ref-…); bounded, so linear on any input.
-CARD: Final = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
 
-
-def _sensitive(key: str) -> bool:
-    squashed = key.lower().replace("-", "").replace("_", "")
+def sensitive_key(name: str) -> bool:
+    """True when the key ``name`` names a secret."""
+    squashed = name.lower().replace("-", "").replace("_", "")
     return any(word in squashed for word in SENSITIVE)
 
 
-def _card(match: re.Match[str]) -> str:
-    digits = match.group().replace(" ", "").replace("-", "")
-    return REDACTED if luhn_valid(digits) else match.group()
+def mask_text(text: str) -> str:
+    """``text`` with every ``Bearer`` credential and every card number masked."""
 
+    def card(match: re.Match[str]) -> str:
+        digits = match.group().replace(" ", "").replace("-", "")
+        return REDACTED if luhn_valid(digits) else match.group()
 
-def _clean(value: Any, depth: int) -> Any:
-    if isinstance(value, str):
-        return CARD.sub(_card, BEARER.sub(r"\1 " + REDACTED, value))
-    if isinstance(value, int) and not isinstance(value, bool):
-        digits = str(abs(value)) if abs(value) < 10**19 else ""
-        return REDACTED if 13 <= len(digits) <= 19 and luhn_valid(digits) else value
-    if isinstance(value, Mapping | list | tuple):
-        if depth >= MAX_DEPTH:
-            return TRUNCATED
-        if isinstance(value, dict):
-            for key in list(value):
-                if not isinstance(key, str):
-                    value[str(key)] = value.pop(key)
-            for key, item in value.items():
-                value[key] = REDACTED if _sensitive(key) else _clean(item, depth + 1)
-            return value
-        return [_clean(item, depth + 1) for item in value]
-    return value
+    text = re.sub(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+", r"\1 " + REDACTED, text)
+    # 13-19 digits with at most one space or dash between two digits, not inside a longer word (a
+    # UUID, ref-…); bounded repetition, so linear on any input.
+    return re.sub(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])", card, text)
 
 
 def redact_secrets(
     logger: object, method_name: str, event_dict: MutableMapping[str, Any]
 ) -> dict[str, Any]:
     """A masked copy of ``event_dict``."""
-    cleaned = _clean(event_dict, 0)
-    assert isinstance(cleaned, dict)
-    return cleaned
+
+    def clean(value: Any, depth: int) -> Any:
+        if isinstance(value, str):
+            return mask_text(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            digits = str(abs(value)) if abs(value) < 10**19 else ""
+            return REDACTED if 13 <= len(digits) <= 19 and luhn_valid(digits) else value
+        if isinstance(value, dict | list | tuple):
+            if depth >= MAX_DEPTH:
+                return TRUNCATED
+            if isinstance(value, dict):
+                for key in list(value):
+                    if not isinstance(key, str):
+                        value[str(key)] = value.pop(key)
+                for key, item in value.items():
+                    value[key] = REDACTED if sensitive_key(key) else clean(item, depth + 1)
+                return value
+            return [clean(item, depth + 1) for item in value]
+        return value
+
+    return clean(dict(event_dict), 0)  # type: ignore[no-any-return]

@@ -14,8 +14,8 @@ Beats: nothing ships, guide-defects.md §8.3). Taught in ``notebooks/08_observab
   it up to the bound. One warning when an outage starts, one when OpenSearch is back. Each event gets its document ``_id`` (:attr:`event_id`, time-ordered) when
   submitted, so a batch re-sent after a lost response overwrites instead of duplicating: N events in,
   N documents out.
-- A document OpenSearch refuses for good (a 400 mapping error) is counted in :attr:`Shipper.rejected`
-  and logged, not retried forever.
+- A document OpenSearch refuses for good (a 400 mapping error), or one the client cannot serialise,
+  is counted in :attr:`Shipper.rejected` and logged, not retried forever; its batch-mates go on.
 - ``flush()`` waits until everything submitted so far is stored (or the timeout passes, returning
   ``False``); ``close()`` flushes and stops the thread.
 """
@@ -32,7 +32,7 @@ from typing import Any, Final
 
 from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
-from opensearchpy.exceptions import ConnectionTimeout, TransportError
+from opensearchpy.exceptions import ConnectionTimeout, SerializationError, TransportError
 
 log = logging.getLogger(__name__)
 RETRYABLE_STATUS: Final = frozenset({429, 502, 503, 504})
@@ -142,6 +142,9 @@ class Shipper:
                 continue
             try:
                 retry, refused = self._send(batch)
+            except SerializationError:
+                self._drop_unserialisable(batch)
+                continue
             except (OSConnectionError, ConnectionTimeout, TransportError) as error:
                 status = error.status_code if isinstance(error.status_code, int) else None
                 if status is None or status in RETRYABLE_STATUS or status >= 500:
@@ -175,6 +178,25 @@ class Shipper:
                 if backoff != self.initial_backoff:
                     log.warning("log shipper: OpenSearch back, %d events waiting", self.pending)
                 backoff = self.initial_backoff
+
+    def _drop_unserialisable(self, batch: list[dict[str, Any]]) -> None:
+        """An event the client cannot turn into JSON (a sink fed without the redactor, which makes
+        every value JSON-safe) is refused on its own; the rest of its batch goes out next round."""
+        good: list[dict[str, Any]] = []
+        for event in batch:
+            try:
+                self.client.transport.serializer.dumps(event)
+            except SerializationError as error:
+                log.error("log shipper: event not serialisable, refused: %s", error)
+            else:
+                good.append(event)
+        with self._lock:
+            for _ in batch:
+                self._buffer.popleft()
+            self._buffer.extendleft(reversed(good))
+            self.rejected += len(batch) - len(good)
+            self._done += len(batch) - len(good)
+            self._wake.notify_all()
 
     def _give_up(self) -> bool:
         """After ``close()`` has waited its timeout, what is still unsent is counted as dropped."""

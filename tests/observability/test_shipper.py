@@ -97,6 +97,17 @@ def test_refused_documents_are_counted_not_retried_forever(
     assert _count(opensearch, log_index) == 1
 
 
+def test_an_unserialisable_event_is_refused_alone(opensearch: OpenSearch, log_index: str) -> None:
+    """A sink fed without the redactor (which makes every value JSON-safe) must not stall."""
+    shipper = Shipper(opensearch, log_index, flush_interval=0.05)
+    shipper.submit({"event": "good 1"})
+    shipper.submit({"event": "bad", "value": object()})
+    shipper.submit({"event": "good 2"})
+    assert shipper.close(timeout=30)
+    assert (shipper.shipped, shipper.rejected, shipper.dropped) == (2, 1, 0)
+    assert _count(opensearch, log_index) == 2
+
+
 def test_hostile_events_are_stored_bounded(opensearch: OpenSearch, log_index: str) -> None:
     shipper = Shipper(opensearch, log_index)
     out = io.StringIO()

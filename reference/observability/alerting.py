@@ -7,7 +7,8 @@ the last ``capacity`` notifications with the time each arrived, so a notebook ca
 alert fired and resolved and a test can assert it. It is still an HTTP endpoint, so hostile input
 gets a clear ``application/problem+json`` 4xx and is never recorded: a body over ``max_body``
 bytes (413), no ``Content-Length`` (411), a body that is not JSON (400), JSON that is not a
-notification (422), a method other than POST (405). When full it drops the oldest notification and
+notification (422), a method other than POST (405), a body that stalls (408 after
+``read_timeout`` seconds). When full it drops the oldest notification and
 counts it in :attr:`WebhookReceiver.evicted` — bounded, but never silently.
 
 Taught in ``notebooks/08_observability_alerts.ipynb``.
@@ -30,6 +31,7 @@ from reference.setup.ports import LOOPBACK
 
 DEFAULT_CAPACITY: Final = 1000
 DEFAULT_MAX_BODY: Final = 1 << 20  # 1 MiB: Alertmanager's notification for a big group is far less
+DEFAULT_READ_TIMEOUT_S: Final = 10.0  # a client that stalls mid-request loses its connection
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,12 @@ class Notification:
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        # A client that announces a body and never sends it (slowloris) costs one thread for
+        # read_timeout seconds, not forever.
+        self.connection.settimeout(self.server.receiver.read_timeout)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: a notebook's output is the notifications, not an access log."""
@@ -89,7 +97,15 @@ class _Handler(BaseHTTPRequestHandler):
             # not read at all: an oversized body costs us nothing but closing the connection
             self._problem(413, "Content Too Large", f"the limit is {receiver.max_body} bytes")
             return
-        raw = self.rfile.read(length)
+        try:
+            raw = self.rfile.read(length)
+        except TimeoutError:
+            self._problem(
+                408, "Request Timeout", f"the body did not arrive in {receiver.read_timeout} s"
+            )
+            return
+        if len(raw) < length:  # the client closed early: nothing to record, no one to answer
+            return
         try:
             payload = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -127,11 +143,16 @@ class WebhookReceiver:
     ``hook.notifications()``. Stopped on exit."""
 
     def __init__(
-        self, *, capacity: int = DEFAULT_CAPACITY, max_body: int = DEFAULT_MAX_BODY
+        self,
+        *,
+        capacity: int = DEFAULT_CAPACITY,
+        max_body: int = DEFAULT_MAX_BODY,
+        read_timeout: float = DEFAULT_READ_TIMEOUT_S,
     ) -> None:
-        if capacity < 1 or max_body < 1:
-            raise ValueError("capacity and max_body must be positive")
+        if capacity < 1 or max_body < 1 or not read_timeout > 0:
+            raise ValueError("capacity, max_body and read_timeout must be positive")
         self.max_body = max_body
+        self.read_timeout = read_timeout
         self.evicted = 0
         self._lock = threading.Lock()
         self._received: deque[Notification] = deque(maxlen=capacity)

@@ -19,7 +19,7 @@ NOTE = {"status": "firing", "alerts": [{"status": "firing", "labels": {"alertnam
 
 @pytest.fixture
 def hook() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver(capacity=3, max_body=1000) as receiver:
+    with WebhookReceiver(capacity=3, max_body=1000, read_timeout=0.5) as receiver:
         yield receiver
 
 
@@ -93,6 +93,27 @@ def test_a_get_is_405_and_no_length_is_411(hook: WebhookReceiver) -> None:
     assert httpx.post(hook.url, json=NOTE).status_code == 200
 
 
-def test_bad_sizes_are_refused() -> None:
+def test_a_stalled_body_gets_408_and_the_receiver_keeps_serving(hook: WebhookReceiver) -> None:
+    port = int(hook.url.split(":")[2].split("/")[0])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b'POST /alerts HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"alerts"')
+        answer = sock.recv(4096).decode()  # after read_timeout (0.5 s), not never
+    assert " 408 " in answer.split("\r\n", 1)[0]
+    assert hook.notifications() == []
+    assert httpx.post(hook.url, json=NOTE).status_code == 200
+
+
+def test_a_body_cut_short_is_not_recorded(hook: WebhookReceiver) -> None:
+    port = int(hook.url.split(":")[2].split("/")[0])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"POST /alerts HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{}")
+        sock.shutdown(socket.SHUT_WR)  # the client goes away mid-body
+        assert sock.recv(4096) == b""  # nobody to answer: the connection just closes
+    assert hook.notifications() == []
+    assert httpx.post(hook.url, json=NOTE).status_code == 200
+
+
+@pytest.mark.parametrize("arguments", [{"capacity": 0}, {"max_body": 0}, {"read_timeout": 0}])
+def test_bad_sizes_are_refused(arguments: dict[str, int]) -> None:
     with pytest.raises(ValueError, match="positive"):
-        WebhookReceiver(capacity=0)
+        WebhookReceiver(**arguments)

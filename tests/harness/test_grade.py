@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET  # parses only the JUnit files the harness wrote
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -23,6 +25,7 @@ from typer.testing import CliRunner
 from course.cli import app
 from course.harness import grading
 from course.harness.loader import catalogue
+from course.harness.runner import STOP_GRACE
 from reference.config import REPO_ROOT, get_settings
 
 SUBMISSIONS = REPO_ROOT / "tests" / "fixtures" / "submissions"
@@ -54,49 +57,6 @@ def read_grades(out: Path) -> dict[str, dict[str, str]]:
         return {row["student"]: row for row in csv.DictReader(handle)}
 
 
-def test_grade_three_students(cli: CliRunner, tmp_path: Path) -> None:
-    """alice is right, bob's file does not compile, carol loops forever: each gets the right points
-    and a feedback file saying what happened, and the whole run respects the time limit."""
-    out = tmp_path / "grades"
-    for name in ("alice", "bob", "carol"):
-        shutil.copytree(SUBMISSIONS / name, tmp_path / "class" / name)
-    started = time.monotonic()
-    result = cli.invoke(
-        app, ["grade", str(tmp_path / "class"), "--out", str(out), "--timeout", "60", "-e", "00.1"]
-    )
-    elapsed = time.monotonic() - started
-    assert result.exit_code == 0, result.output
-    # Two workers: alice and carol run side by side; bob never runs. Well under 2 × the limit.
-    assert elapsed < 2 * 60
-
-    grades = read_grades(out)
-    assert grades["(max)"]["00.1"] == str(TESTS_IN_00_1)
-    assert grades["alice"]["00.1"] == grades["alice"]["total"] == str(TESTS_IN_00_1)
-    assert grades["bob"]["total"] == "0"
-    assert grades["carol"]["total"] == "0"
-
-    feedback = {p.stem: p.read_text() for p in (out / "feedback").glob("*.md")}
-    assert sorted(feedback) == ["alice", "bob", "carol"]
-    assert f"**{TESTS_IN_00_1}/{TESTS_IN_00_1}**" in feedback["alice"]
-    assert "must raise ValueError" in feedback["alice"]  # each test's docstring is listed
-    assert "❌" not in feedback["alice"]
-    assert "your file does not compile: SyntaxError at line 36" in feedback["bob"]
-    assert "stopped after 60 s (the time limit)" in feedback["carol"]
-    assert "timeout" in feedback["carol"]
-
-    suites = junit(out, "carol")
-    cases = suites.findall("testsuite/testcase")
-    assert len(cases) == TESTS_IN_00_1
-    assert all(case.find("error") is not None for case in cases)
-    bob_cases = junit(out, "bob").findall("testsuite/testcase")
-    assert len(bob_cases) == TESTS_IN_00_1
-    alice_suite = junit(out, "alice").find("testsuite")
-    assert alice_suite is not None
-    assert alice_suite.get("failures") == "0"
-    assert "alice" in result.output
-    assert f"{TESTS_IN_00_1}/{TESTS_IN_00_1}" in result.output
-
-
 def write_student(root: Path, name: str, prelude: str) -> None:
     """A student whose answer is the solution, preceded by ``prelude`` at import time."""
     folder = root / name / "exercises" / "00_setup"  # a clone of the course, not just exercises/
@@ -104,50 +64,6 @@ def write_student(root: Path, name: str, prelude: str) -> None:
     solution = (REPO_ROOT / "solutions" / "00_setup" / "health_check.py").read_text()
     head, _, tail = solution.partition("SERVERS = ")
     (folder / "health_check.py").write_text(head + prelude + "\n\nSERVERS = " + tail)
-
-
-def test_grade_contains_flushall_missing_imports_and_crashes(
-    cli: CliRunner, tmp_path: Path
-) -> None:
-    """A FLUSHALL is refused (the shared Redis keeps its keys), a missing import and a crashing
-    process each get a clear line, and none of them costs the correct student a point."""
-    submissions = tmp_path / "submissions"
-    shutil.copytree(SUBMISSIONS / "alice", submissions / "alice")
-    write_student(submissions, "erin", "import course_helpers_that_do_not_exist  # noqa")
-    write_student(
-        submissions,
-        "frank",
-        "import os\nimport redis as _r\n_c = _r.Redis.from_url(os.environ['REDIS_URL'])\n"
-        "if _c.acl_whoami() != 'default':  # flush only through the grader's guard\n"
-        "    _c.flushall()",
-    )
-    write_student(submissions, "gina", "import os\nos._exit(3)")
-    (submissions / ".hidden").mkdir()
-
-    witness = redis.Redis.from_url(get_settings().redis_url)
-    key = f"test_grade_witness:{time.time_ns()}"
-    witness.set(key, "still here", ex=600)
-    out = tmp_path / "out"
-    result = cli.invoke(
-        app, ["grade", str(submissions), "--out", str(out), "--timeout", "60", "-e", "00.1"]
-    )
-    try:
-        assert witness.get(key) == b"still here"
-    finally:
-        witness.delete(key)
-    assert result.exit_code == 0, result.output
-    assert "flushed during grading" not in result.output
-
-    grades = read_grades(out)
-    assert sorted(grades) == ["(max)", "alice", "erin", "frank", "gina"]
-    assert grades["alice"]["total"] == str(TESTS_IN_00_1)
-    for student in ("erin", "frank", "gina"):
-        assert grades[student]["total"] == "0"
-    feedback = {p.stem: p.read_text() for p in (out / "feedback").glob("*.md")}
-    assert "could not be imported: ModuleNotFoundError" in feedback["erin"]
-    assert "your code tried to flush Redis" in feedback["frank"]
-    assert "warning: your code flushes the whole Redis server" in feedback["frank"]
-    assert "the test process ended (exit code 3)" in feedback["gina"]
 
 
 def test_grade_refuses_to_run_while_a_server_is_down(
@@ -372,12 +288,19 @@ def test_a_runs_leftovers_are_found_by_its_tag_on_every_server(
         api.close()
 
 
-# One hostile student per cheat of issue 13, each a copy of exercises/00_setup with one file changed
-# (tests/fixtures/README.md says what each does); with alice, bob and carol they are the class.
+# The class: alice (right), bob (does not compile), carol (loops forever), one hostile student per
+# cheat of issue 13 (tests/fixtures/README.md says what each does), and three written here: erin (a
+# missing import), frank (FLUSHALL through the grader's guard) and gina (os._exit at import). The
+# class is graded once, sandboxed, by the module's `graded_class` fixture: every test below reads that
+# one run (a grading of 00.1 costs carol's whole time limit, a CPU-bound loop), so they share one
+# xdist group and the run happens once per session.
 EXPECTED_CLASS = {
     "alice": TESTS_IN_00_1,
     "bob": 0,
     "carol": 0,
+    "erin": 0,
+    "frank": 0,
+    "gina": 0,
     "hostile_1_report_garbage": 0,
     "hostile_2_forged_records": 0,
     "hostile_3_pytest_patch": 0,
@@ -387,6 +310,8 @@ EXPECTED_CLASS = {
     "hostile_7_daemon": 0,
     "hostile_8_sys_exit": 0,
 }
+CLASS_TIMEOUT = 45
+GRADED_CLASS = pytest.mark.xdist_group("graded_class")
 DAEMON = b"sleep\x003607"  # hostile_7's double-forked daemon, as /proc/<pid>/cmdline spells it
 
 
@@ -418,45 +343,172 @@ def grade_acl_users() -> list[str]:
         admin.close()
 
 
-def test_hostile_class_each_cheat_scores_zero_and_nobody_else_changes(
-    cli: CliRunner, tmp_path: Path
-) -> None:
-    """The whole class, sandboxed: every cheat scores 0 on 00.1 with a line in its feedback, alice
-    keeps full points, the maximum stays the collected count, the witness key, the grading tests
-    and alice's hand-in are untouched, and no daemon or ACL user is left. Graded again in three
-    shards and merged, the class gets the identical grades.csv."""
+@dataclass(frozen=True)
+class GradedClass:
+    """One `course grade` of the whole class, and what was true around it."""
+
+    submissions: Path
+    out: Path
+    output: str
+    exit_code: int
+    elapsed: float
+    witness_kept: bool
+    protected: dict[Path, bytes]  # the files a cheat tries to change, before grading
+    daemons_after: list[int]
+    users_before: set[str]
+    users_after: set[str]
+    roles_before: set[str]
+    roles_after: set[str]
+
+    def grades(self) -> dict[str, dict[str, str]]:
+        return read_grades(self.out)
+
+    def feedback(self) -> dict[str, str]:
+        return {p.stem: p.read_text() for p in (self.out / "feedback").glob("*.md")}
+
+    def job_seconds(self) -> dict[str, int]:
+        """Each job's time as its progress line shows it (``  carol  00.1  timeout  45 s  [4/11]``)."""
+        lines = re.findall(r"^\s+(\S+)\s+00\.1\s+\S+\s+(\d+) s  \[", self.output, re.MULTILINE)
+        return {name: int(seconds) for name, seconds in lines}
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory: pytest.TempPathFactory) -> GradedClass:
     if running(DAEMON):
         pytest.fail(f"a `sleep 3607` is already running (pids {running(DAEMON)}): kill it first")
-    grading_file = REPO_ROOT / catalogue()["00.1"].test
-    protected = {
-        p: p.read_bytes()
-        for p in (grading_file, SUBMISSIONS / "alice" / "00_setup" / "health_check.py")
-    }
+    submissions = tmp_path_factory.mktemp("class") / "submissions"
+    shutil.copytree(SUBMISSIONS, submissions)
+    write_student(submissions, "erin", "import course_helpers_that_do_not_exist  # noqa")
+    write_student(
+        submissions,
+        "frank",
+        "import os\nimport redis as _r\n_c = _r.Redis.from_url(os.environ['REDIS_URL'])\n"
+        "if _c.acl_whoami() != 'default':  # flush only through the grader's guard\n"
+        "    _c.flushall()",
+    )
+    write_student(submissions, "gina", "import os\nos._exit(3)")
+    (submissions / ".hidden").mkdir()  # no student: skipped
+    protected_paths = (
+        REPO_ROOT / catalogue()["00.1"].test,
+        submissions / "alice" / "00_setup" / "health_check.py",  # hostile_5 aims at it
+        SUBMISSIONS / "alice" / "00_setup" / "health_check.py",
+    )
+    protected = {p: p.read_bytes() for p in protected_paths}
     witness = redis.Redis.from_url(get_settings().redis_url)
     key = f"test_grade_witness:{time.time_ns()}"
     witness.set(key, "still here", ex=900)
     users_before, roles_before = set(grade_acl_users()), set(grade_roles())
-    out = tmp_path / "whole"
+    out = tmp_path_factory.mktemp("whole")
+    started = time.monotonic()
     try:
-        result = cli.invoke(
-            app, ["grade", str(SUBMISSIONS), "--out", str(out), "--timeout", "45", "-e", "00.1"]
+        result = CliRunner().invoke(
+            app,
+            [
+                *("grade", str(submissions), "--out", str(out)),
+                *("--timeout", str(CLASS_TIMEOUT), "-e", "00.1"),
+            ],
         )
-        assert witness.get(key) == b"still here"
+        elapsed = time.monotonic() - started
+        witness_kept = witness.get(key) == b"still here"
     finally:
         witness.delete(key)
         witness.close()
     assert result.exit_code == 0, result.output
-    grades = read_grades(out)
+    return GradedClass(
+        submissions=submissions,
+        out=out,
+        output=result.output,
+        exit_code=result.exit_code,
+        elapsed=elapsed,
+        witness_kept=witness_kept,
+        protected=protected,
+        daemons_after=running(DAEMON),
+        users_before=users_before,
+        users_after=set(grade_acl_users()),
+        roles_before=roles_before,
+        roles_after=set(grade_roles()),
+    )
+
+
+@GRADED_CLASS
+def test_grade_three_students(graded_class: GradedClass) -> None:
+    """alice is right, bob's file does not compile, carol loops forever: each gets the right points
+    and a feedback file saying what happened, and the whole run respects the time limit."""
+    # carol's job is stopped at the limit (SIGTERM, then SIGKILL after the grace), and the jobs run
+    # side by side: the run takes less than its jobs one after another.
+    seconds = graded_class.job_seconds()
+    assert "bob" not in seconds  # never runs
+    assert seconds["carol"] <= CLASS_TIMEOUT + STOP_GRACE + 1, graded_class.output
+    assert graded_class.elapsed < sum(seconds.values()), (graded_class.elapsed, seconds)
+
+    out = graded_class.out
+    grades = graded_class.grades()
+    assert grades["(max)"]["00.1"] == str(TESTS_IN_00_1)
+    assert grades["alice"]["00.1"] == grades["alice"]["total"] == str(TESTS_IN_00_1)
+    assert grades["bob"]["total"] == "0"
+    assert grades["carol"]["total"] == "0"
+
+    feedback = graded_class.feedback()
+    assert {"alice", "bob", "carol"} <= set(feedback)
+    assert f"**{TESTS_IN_00_1}/{TESTS_IN_00_1}**" in feedback["alice"]
+    assert "must raise ValueError" in feedback["alice"]  # each test's docstring is listed
+    assert "❌" not in feedback["alice"]
+    assert "your file does not compile: SyntaxError at line 36" in feedback["bob"]
+    assert f"stopped after {CLASS_TIMEOUT} s (the time limit)" in feedback["carol"]
+    assert "timeout" in feedback["carol"]
+
+    suites = junit(out, "carol")
+    cases = suites.findall("testsuite/testcase")
+    assert len(cases) == TESTS_IN_00_1
+    assert all(case.find("error") is not None for case in cases)
+    bob_cases = junit(out, "bob").findall("testsuite/testcase")
+    assert len(bob_cases) == TESTS_IN_00_1
+    alice_suite = junit(out, "alice").find("testsuite")
+    assert alice_suite is not None
+    assert alice_suite.get("failures") == "0"
+    assert "alice" in graded_class.output
+    assert f"{TESTS_IN_00_1}/{TESTS_IN_00_1}" in graded_class.output
+
+
+@GRADED_CLASS
+def test_grade_contains_flushall_missing_imports_and_crashes(graded_class: GradedClass) -> None:
+    """A FLUSHALL is refused (the shared Redis keeps its keys), a missing import and a crashing
+    process each get a clear line, and none of them costs the correct student a point."""
+    assert graded_class.witness_kept
+    assert "flushed during grading" not in graded_class.output
+
+    grades = graded_class.grades()
+    assert sorted(grades) == ["(max)", *sorted(EXPECTED_CLASS)]  # .hidden is no student
+    assert grades["alice"]["total"] == str(TESTS_IN_00_1)
+    for student in ("erin", "frank", "gina"):
+        assert grades[student]["total"] == "0"
+    feedback = graded_class.feedback()
+    assert "could not be imported: ModuleNotFoundError" in feedback["erin"]
+    assert "your code tried to flush Redis" in feedback["frank"]
+    assert "warning: your code flushes the whole Redis server" in feedback["frank"]
+    assert "the test process ended (exit code 3)" in feedback["gina"]
+
+
+@GRADED_CLASS
+def test_hostile_class_each_cheat_scores_zero_and_nobody_else_changes(
+    graded_class: GradedClass,
+) -> None:
+    """The whole class, sandboxed: every cheat scores 0 on 00.1 with a line in its feedback, alice
+    keeps full points, the maximum stays the collected count, the witness key, the grading tests
+    and alice's hand-in are untouched, and no daemon or ACL user is left."""
+    assert graded_class.witness_kept
+    grades = graded_class.grades()
     assert {name: int(row["00.1"]) for name, row in grades.items() if name != "(max)"} == (
         EXPECTED_CLASS
     )
     assert grades["(max)"]["00.1"] == str(TESTS_IN_00_1)  # not 100 more for the forged tests
+    protected = graded_class.protected
     assert {p: p.read_bytes() for p in protected} == protected
-    assert running(DAEMON) == []
-    assert set(grade_acl_users()) <= users_before
-    assert set(grade_roles()) <= roles_before
+    assert graded_class.daemons_after == []
+    assert graded_class.users_after <= graded_class.users_before
+    assert graded_class.roles_after <= graded_class.roles_before
 
-    feedback = {p.stem: p.read_text() for p in (out / "feedback").glob("*.md")}
+    feedback = graded_class.feedback()
     assert "report channel: line" in feedback["hostile_1_report_garbage"]
     assert "scores 0 until the instructor has looked" in feedback["hostile_2_forged_records"]
     assert "Function.runtest" in feedback["hostile_3_pytest_patch"]
@@ -469,28 +521,44 @@ def test_hostile_class_each_cheat_scores_zero_and_nobody_else_changes(
     assert "AssertionError" not in sys_exit
     assert "review:" not in feedback["alice"]
 
+
+@GRADED_CLASS
+def test_the_class_graded_in_three_shards_and_merged_gets_the_identical_grades(
+    graded_class: GradedClass, tmp_path: Path
+) -> None:
+    """Graded again in three shards (every third student each) and merged, the class gets the
+    identical grades.csv, a JUnit file and a feedback file per student, and no daemon is left.
+    Shard 3 (carol's: her whole time limit) goes through the command line while shards 1 and 2,
+    mostly waiting on 00.1's own timeouts, run beside it."""
     shards = [tmp_path / f"shard{i}" for i in (1, 2, 3)]
-    for number, shard in enumerate(shards, start=1):
-        part = cli.invoke(
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        beside = [
+            pool.submit(
+                grading.grade,
+                graded_class.submissions,
+                shards[number - 1],
+                timeout=CLASS_TIMEOUT,
+                exercises=[catalogue()["00.1"]],
+                shard=(number, 3),
+            )
+            for number in (1, 2)
+        ]
+        part = CliRunner().invoke(
             app,
             [
-                "grade",
-                str(SUBMISSIONS),
-                "--out",
-                str(shard),
-                "--timeout",
-                "45",
-                "-e",
-                "00.1",
-                "--shard",
-                f"{number}/3",
+                *("grade", str(graded_class.submissions), "--out", str(shards[2])),
+                *("--timeout", str(CLASS_TIMEOUT), "-e", "00.1", "--shard", "3/3"),
             ],
         )
-        assert part.exit_code == 0, part.output
+        reports = [future.result() for future in beside]
+    assert part.exit_code == 0, part.output
+    assert ", shard 3/3" in part.output
+    assert [len(report.students) for report in reports] == [5, 5]
     assert sum(len(read_grades(s)) - 1 for s in shards) == len(EXPECTED_CLASS)
     merged = tmp_path / "merged"
-    joined = cli.invoke(app, ["grade", "merge", *map(str, shards), "--out", str(merged)])
+    joined = CliRunner().invoke(app, ["grade", "merge", *map(str, shards), "--out", str(merged)])
     assert joined.exit_code == 0, joined.output
+    out = graded_class.out
     assert (merged / "grades.csv").read_text() == (out / "grades.csv").read_text()
     assert sorted(p.name for p in (merged / "junit").iterdir()) == sorted(
         p.name for p in (out / "junit").iterdir()

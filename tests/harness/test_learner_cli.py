@@ -43,12 +43,17 @@ def test_check_on_the_stub_fails_and_shows_the_first_failing_test(
 def test_check_on_a_solved_exercise_passes_and_records_progress(
     cli: CliRunner, solved_root: Path, progress_file: Path
 ) -> None:
+    """A pass is recorded, and the output ends with the next exercise and its command (one check
+    of 00.1's solution for both: it waits on the grading tests' own timeouts, ~13 s)."""
     result = cli.invoke(app, ["check", "00_setup"])
     assert result.exit_code == 0, result.output
     assert "✔ 00.1" in result.output
     assert re.search(r"(\d+)/\1 tests pass", result.output)
     assert "1/1" in result.output
     assert Progress.load().is_done("00.1")
+    after = ordered()[ordered().index(HEALTH) + 1]
+    last = [line for line in result.output.splitlines() if line.strip()][-1]
+    assert last == f"Next: {after.id} {after.title} — course check {after.id}"
 
     shown = cli.invoke(app, ["progress"])
     assert shown.exit_code == 0

@@ -48,16 +48,6 @@ class ScriptedCheck:
         return ok
 
 
-def test_check_after_a_pass_ends_with_the_next_exercise_and_its_command(
-    cli: CliRunner, solved_root: Path
-) -> None:
-    result = cli.invoke(app, ["check", "00.1"])
-    assert result.exit_code == 0, result.output
-    assert last_line(result.output) == (
-        f"Next: {AFTER_HEALTH.id} {AFTER_HEALTH.title} — course check {AFTER_HEALTH.id}"
-    )
-
-
 def test_next_skips_passed_exercises_and_wraps_to_the_first_unfinished() -> None:
     course = ordered()
     progress = Progress()

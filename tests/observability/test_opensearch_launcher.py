@@ -68,6 +68,8 @@ def test_up_runs_one_loopback_node_as_its_own_user_and_down_stops_it(
     assert node["settings"]["path"]["data"][0].startswith(str(isolated_env))
     plugins = httpx.get(f"{url}/_cat/plugins", params={"format": "json"}, timeout=10).json()
     assert plugins == []  # the integ-test distribution: no security plugin (and no other)
+    # `course services logs opensearch` shows the launcher's file: it names the node's own log
+    assert "/logs/course.log" in (isolated_env / "opensearch" / "server.log").read_text()
     assert opensearch_env.down(["opensearch"]) == ["opensearch"]
     assert not psutil.pid_exists(started.pid or 0) or (
         psutil.Process(started.pid or 0).status() == psutil.STATUS_ZOMBIE

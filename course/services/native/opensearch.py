@@ -221,6 +221,12 @@ class OpenSearchServer(NativeServer):
             command = ["runuser", "-u", USER, "--", *command]
         progress("opensearch: starting the node (about 20 s)")
         with paths.log.open("ab") as log:
+            # This file gets only what the JVM prints before it daemonizes: say where the rest goes.
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+            log.write(
+                f"\n--- opensearch start {stamp}; the node logs to {root / 'logs'}/course.log\n".encode()
+            )
+            log.flush()
             # -d: the script starts the JVM in the background and returns; the JVM writes its pid
             # to the file early in its bootstrap
             result = subprocess.run(

@@ -165,7 +165,7 @@ def test_prometheus_agrees(histogram_endpoint: tuple[str, float]) -> None:
     """A real Prometheus scraping the histogram answers histogram_quantile(0.99, …) within 10 % of
     the true p99."""
     target, truth = histogram_endpoint
-    with ScratchPrometheus({"graded": [target]}, scrape_self=False) as prom:
+    with ScratchPrometheus({"graded": [target]}, scrape_self=False, interval_s=0.5) as prom:
         estimate = prom.wait_for(
             lambda: prom.value("histogram_quantile(0.99, latency_seconds_bucket)")
         )

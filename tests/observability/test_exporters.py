@@ -73,7 +73,7 @@ def test_a_wrong_password_shows_as_down() -> None:
 
 def test_use_queries_evaluate_on_prometheus(exporters: dict[str, Exporter]) -> None:
     jobs = {kind: [e.address] for kind, e in exporters.items()}
-    with ScratchPrometheus(jobs, scrape_self=False) as prom:
+    with ScratchPrometheus(jobs, scrape_self=False, interval_s=0.5) as prom:
         r = redis.Redis.from_url(get_settings().redis_url)
         with psycopg.connect(get_settings().database_url) as pg:
 

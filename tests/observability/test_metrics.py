@@ -330,8 +330,10 @@ def test_prometheus_sees_no_new_series_and_agrees_on_the_quantile(
     and its histogram_quantile equals :func:`histogram_quantile` on the same buckets."""
     job = ScrapeJob("users", [f"127.0.0.1:{server.port}"], bearer_token=TOKEN)
     selector = 'http_requests_total{job="users"}'
-    with ScratchPrometheus([job], scrape_self=False) as prom:
+    with ScratchPrometheus([job], scrape_self=False, interval_s=0.5) as prom:
         assert client.get("/nowhere").status_code == 404
+        for i in range(50):  # latencies for the quantile comparison below
+            assert client.get(f"/api/orders/{i}").status_code == 200
         scrape(client)
         baseline = prom.wait_for(lambda: prom.series_count(selector) or None)
         text = scrape(client)

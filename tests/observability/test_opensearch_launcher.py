@@ -24,7 +24,9 @@ import pytest
 from typer.testing import CliRunner
 
 from course.cli import app
+from course.services.base import ServiceError
 from course.services.launcher import Launcher
+from course.services.native.opensearch import OPENSEARCH_VERSION, OpenSearchServer, zip_path
 from course.testing import resources
 from course.testing.fixtures import ensure_server
 from reference.config import get_settings
@@ -65,11 +67,11 @@ def test_up_runs_one_loopback_node_as_its_own_user_and_down_stops_it(
     nodes = httpx.get(f"{url}/_nodes/_local/settings", timeout=10).json()["nodes"]
     (node,) = nodes.values()
     assert node["settings"]["discovery"]["type"] == "single-node"
-    assert node["settings"]["path"]["data"][0].startswith(str(isolated_env))
+    assert node["settings"]["path"]["data"][0] == str(OpenSearchServer(settings).paths().data)
     plugins = httpx.get(f"{url}/_cat/plugins", params={"format": "json"}, timeout=10).json()
     assert plugins == []  # the integ-test distribution: no security plugin (and no other)
     # `course services logs opensearch` shows the launcher's file: it names the node's own log
-    assert "/logs/course.log" in (isolated_env / "opensearch" / "server.log").read_text()
+    assert "/logs/course.log" in OpenSearchServer(settings).paths().log.read_text()
     assert opensearch_env.down(["opensearch"]) == ["opensearch"]
     assert not psutil.pid_exists(started.pid or 0) or (
         psutil.Process(started.pid or 0).status() == psutil.STATUS_ZOMBIE
@@ -161,9 +163,6 @@ def test_missing_names_the_distribution_and_maven(
 ) -> None:
     """An empty Maven cache: the distribution is missing; without mvn, Maven is too, and a
     download is a clear error naming the package to install (no traceback, no half-written zip)."""
-    from course.services.base import ServiceError
-    from course.services.native.opensearch import OPENSEARCH_VERSION, OpenSearchServer, zip_path
-
     server = OpenSearchServer(get_settings())
     server.maven_repo = tmp_path
     assert f"OpenSearch {OPENSEARCH_VERSION} distribution" in server.missing()

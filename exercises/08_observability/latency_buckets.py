@@ -29,4 +29,6 @@ from collections.abc import Sequence
 
 def latency_buckets(samples: Sequence[float], max_buckets: int) -> list[float]:
     """Bucket upper bounds (seconds, increasing) for a histogram of latencies like ``samples``."""
+    # TODO: validate; narrow buckets around the samples' p50, p90 and p99 (a bound a little below
+    # and a little above each), a top bound well above the slowest sample; no ties; sorted.
     raise NotImplementedError("exercise 08.5: write latency_buckets()")

@@ -108,7 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             payload = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
             self._problem(400, "Bad Request", f"the body is not JSON: {error}")
             return
         if (

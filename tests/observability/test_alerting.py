@@ -74,6 +74,15 @@ def test_hostile_bodies_get_a_problem_and_are_not_recorded(
     assert hook.notifications() == []
 
 
+def test_json_nested_past_the_recursion_limit_is_a_400() -> None:
+    with WebhookReceiver() as receiver:
+        deep = b"[" * 100_000 + b"]" * 100_000
+        response = httpx.post(receiver.url, content=deep)
+        assert response.status_code == 400
+        assert response.json()["title"] == "Bad Request"
+        assert receiver.notifications() == []
+
+
 def test_a_get_is_405_and_no_length_is_411(hook: WebhookReceiver) -> None:
     response = httpx.get(hook.url)
     assert response.status_code == 405

@@ -1,6 +1,6 @@
 """Throwaway Prometheus exporters for the course's PostgreSQL and Redis, and the USE queries over them.
 
-Pattern (taught in ``notebooks/08_observability_metrics.ipynb`` §4): RED (rate, errors, duration)
+Pattern (taught in ``notebooks/08_observability_metrics.ipynb`` §5): RED (rate, errors, duration)
 describes a service; USE (utilisation, saturation, errors) describes a resource it depends on. A
 database does not expose Prometheus metrics itself: an *exporter* connects as a client, reads its
 statistics (``pg_stat_database``, Redis ``INFO``) at each scrape and translates them. Debian's

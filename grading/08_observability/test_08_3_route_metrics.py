@@ -183,8 +183,10 @@ def test_aborted_requests_are_counted(client: httpx.Client) -> None:
     labels = {"route": "/slow", "method": "GET"}
     before = scrape(client)
     with socket.create_connection((client.base_url.host, client.base_url.port)) as sock:
-        sock.sendall(b"GET /slow?seconds=0.3 HTTP/1.1\r\nHost: shop\r\n\r\n")
-        time.sleep(0.05)
+        sock.sendall(b"GET /slow?seconds=0.6 HTTP/1.1\r\nHost: shop\r\n\r\n")
+        # hang up once the handler runs (your in-progress gauge says so; at most 0.3 s without it)
+        gauge = "http_requests_in_progress"
+        wait_until(lambda: total(scrape(client), gauge, route="/slow") >= 1, timeout=0.3)
     aborted = "http_requests_aborted_total"
     assert wait_until(
         lambda: total(scrape(client), aborted, **labels) > total(before, aborted, **labels)

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 import redis
 
+from course.testing.fixtures import ensure_server
 from reference.config import get_settings
 from reference.observability.exporters import (
     USE_QUERIES,
@@ -25,6 +26,8 @@ from reference.setup.ports import free_port
 
 @pytest.fixture(scope="module")
 def exporters() -> Iterator[dict[str, Exporter]]:
+    ensure_server("postgres")
+    ensure_server("redis")
     with postgres_exporter() as pg, redis_exporter() as rd:
         yield {"postgres": pg, "redis": rd}
 
@@ -71,16 +74,18 @@ def test_a_wrong_password_shows_as_down() -> None:
         assert samples(pg.scrape(), "pg_up") == [({}, 0.0)]
 
 
-def test_use_queries_evaluate_on_prometheus(exporters: dict[str, Exporter]) -> None:
+def test_use_queries_evaluate_on_prometheus(
+    exporters: dict[str, Exporter], redis_client: redis.Redis, redis_prefix: str
+) -> None:
     jobs = {kind: [e.address] for kind, e in exporters.items()}
     with ScratchPrometheus(jobs, scrape_self=False, interval_s=0.5) as prom:
-        r = redis.Redis.from_url(get_settings().redis_url)
+        r, key = redis_client, redis_prefix + "use"
         with psycopg.connect(get_settings().database_url) as pg:
 
             def load() -> None:  # traffic between scrapes, so the rates have something to show
-                r.set("obs:use", "1")
-                r.get("obs:use")
-                r.get("obs:missing")
+                r.set(key, "1")
+                r.get(key)
+                r.get(redis_prefix + "missing")
                 pg.execute("select count(*) from pg_class").fetchall()
 
             def all_evaluate() -> dict[str, float] | None:
@@ -91,8 +96,6 @@ def test_use_queries_evaluate_on_prometheus(exporters: dict[str, Exporter]) -> N
                 return {k: v for k, v in values.items() if v is not None}
 
             values = prom.wait_for(all_evaluate, timeout=30)
-        r.delete("obs:use")
-        r.close()
     assert 0 < values["pg_connections_used"] <= 1
     assert 0 < values["pg_cache_hit_ratio"] <= 1
     assert 0 < values["redis_memory_used"] < 1

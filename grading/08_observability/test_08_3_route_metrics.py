@@ -1,7 +1,8 @@
 """Grading for exercise 08.3: RED metrics by route template (exercises/08_observability/route_metrics.py).
 
 Graded by scraping a real app: a FastAPI shop with two routers mounted under ``/api/users`` and
-``/api/orders`` (each with its own ``/{…_id}`` route), a slow route and a crashing one, instrumented by
+``/api/orders`` (each with its own ``/{…_id}`` route), one under ``/shops/{shop_id}/items``, one
+mounted inside ``/api/v2``, a slow route and a crashing one, instrumented by
 your ``instrument(app, "shop")`` and served by uvicorn; ``/metrics`` there serves the registry you
 returned. Only what that scrape shows counts."""
 

@@ -166,6 +166,30 @@ def test_prefixes_are_templates_at_every_depth(client: httpx.Client) -> None:
     assert new <= 1, f"{new} new series for 200 shops and one cart: the shop id leaked into a label"
 
 
+@pytest.mark.parametrize(
+    ("path", "route", "status"),
+    [
+        ("/api/users/%00", USER, "200"),
+        ("/api/users/%F0%9F%92%A5%E2%80%AE", USER, "200"),
+        ("/%00%ff/%C0%AF", UNMATCHED, "404"),
+        ("/" + "x" * 8000, UNMATCHED, "404"),
+    ],
+    ids=["nul", "emoji_and_bidi", "invalid_utf8", "8k_path"],
+)
+def test_hostile_paths_get_a_bounded_label(
+    client: httpx.Client, path: str, route: str, status: str
+) -> None:
+    """A NUL, an emoji with a bidi override, bytes that are no UTF-8, an 8 KB path: the request is
+    answered as usual (never a 500 from the metrics) and counted under its template."""
+    before = scrape(client)
+    assert client.get(path).status_code == int(status)
+    after = scrape(client)
+    grew = total(after, route=route, status=status) - total(before, route=route, status=status)
+    assert grew == 1, (
+        f'expected one more request with route="{route}", status="{status}", got {grew}'
+    )
+
+
 def test_status_is_the_exact_code(client: httpx.Client) -> None:
     """status is the exact code ("200", "404", "500") — the recording rules select status=~"5.."."""
     before = scrape(client)

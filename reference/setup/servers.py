@@ -49,7 +49,7 @@ REGISTRY: Final[tuple[Server, ...]] = (
         probe=probes.probe_postgres,
         native="course.services.native.postgres:PostgresServer",
         compose_service="postgres",
-        chapters=("00", "01", "02", "05", "06", "07"),
+        chapters=("00", "01", "02", "05", "06", "07", "08"),
     ),
     Server(
         name="mongo",
@@ -69,7 +69,7 @@ REGISTRY: Final[tuple[Server, ...]] = (
         probe=probes.probe_redis,
         native="course.services.native.redis:RedisServer",
         compose_service="redis",
-        chapters=("00", "02", "03", "06", "07"),
+        chapters=("00", "02", "03", "06", "07", "08"),
     ),
     Server(
         name="kafka",

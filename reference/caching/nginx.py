@@ -34,6 +34,7 @@ from pathlib import Path
 
 from reference.config import REPO_ROOT
 from reference.setup.ports import free_port
+from reference.setup.processes import stop_process
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 TEMPLATE = REPO_ROOT / "course" / "services" / "native" / "nginx" / "cache.conf.template"
@@ -183,10 +184,5 @@ def throwaway_nginx(origin: str, rules: CacheRules | None = None) -> Iterator[st
         yield base
     finally:
         if process is not None:
-            process.terminate()  # SIGTERM: fast shutdown of the master and its workers
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)  # SIGTERM: fast shutdown of the master and its workers
         shutil.rmtree(prefix, ignore_errors=True)

@@ -24,6 +24,7 @@ from typing import Final
 import redis
 
 from reference.setup.ports import free_port
+from reference.setup.processes import stop_process
 
 HOST: Final = "127.0.0.1"
 START_TIMEOUT_S: Final = 10.0
@@ -112,11 +113,6 @@ class ScratchRedis:
 
     def stop(self) -> None:
         """SIGTERM (SIGKILL after 10 s)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process)
         self.process = None

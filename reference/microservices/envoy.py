@@ -29,6 +29,8 @@ from typing import Any
 
 import httpx
 
+from reference.setup.processes import stop_process
+
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
@@ -151,12 +153,7 @@ def throwaway_envoy(config: Mapping[str, Any], *, admin_port: int) -> Iterator[R
         )
     finally:
         if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -31,6 +31,7 @@ import httpx
 
 from reference.config import get_settings
 from reference.setup.ports import LOOPBACK, free_port
+from reference.setup.processes import stop_process
 
 START_TIMEOUT_S: Final = 15.0
 
@@ -156,13 +157,8 @@ class Exporter:
         return response.text
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        if self.process is not None:
+            stop_process(self.process)
         self.process = None
 
     def __enter__(self) -> Exporter:

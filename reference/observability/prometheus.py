@@ -32,6 +32,7 @@ import httpx
 import yaml
 
 from reference.setup.ports import free_port
+from reference.setup.processes import stop_process
 
 HOST: Final = "127.0.0.1"
 START_TIMEOUT_S: Final = 20.0
@@ -147,13 +148,8 @@ class _Server:
             time.sleep(0.05)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        if self.process is not None:
+            stop_process(self.process)
         self.process = None
 
     def close(self) -> None:

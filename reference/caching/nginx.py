@@ -16,13 +16,10 @@ write is under the prefix, and nginx never touches ``/var/log/nginx`` (``-e`` an
 
 from __future__ import annotations
 
-import ctypes
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -34,9 +31,8 @@ from pathlib import Path
 
 from reference.config import REPO_ROOT
 from reference.setup.ports import free_port
-from reference.setup.processes import stop_process
+from reference.setup.processes import DIE_WITH_PARENT, stop_process
 
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 TEMPLATE = REPO_ROOT / "course" / "services" / "native" / "nginx" / "cache.conf.template"
 
 
@@ -137,13 +133,6 @@ def check_config(command: list[str]) -> None:
         raise ValueError(f"nginx rejected the configuration:\n{result.stderr.strip()}")
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: Linux sends it SIGTERM when the process that started it dies, so a
-    crashed test or a killed notebook kernel leaves no nginx behind."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 def wait_until_answering(url: str, deadline_s: float = 20.0) -> None:
     """Poll ``url`` until nginx answers any HTTP status (a 502 from a dead origin counts)."""
     deadline = time.monotonic() + deadline_s
@@ -176,7 +165,7 @@ def throwaway_nginx(origin: str, rules: CacheRules | None = None) -> Iterator[st
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=DIE_WITH_PARENT,
         )
         base = f"http://127.0.0.1:{port}"
         # A path no test uses, so the readiness poll leaves nothing in the cache that matters.

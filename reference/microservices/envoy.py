@@ -13,12 +13,9 @@ Envoy also sets on itself), so a killed kernel leaves no Envoy behind.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -29,9 +26,7 @@ from typing import Any
 
 import httpx
 
-from reference.setup.processes import stop_process
-
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+from reference.setup.processes import DIE_WITH_PARENT, stop_process
 
 
 def envoy_binary() -> str:
@@ -61,11 +56,6 @@ def check_config(path: Path) -> None:
     if result.returncode != 0:
         message = (result.stderr or result.stdout).strip().splitlines()
         raise ValueError("Envoy rejected the configuration:\n" + "\n".join(message[-5:]))
-
-
-def _die_with_parent() -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass(frozen=True)
@@ -141,7 +131,7 @@ def throwaway_envoy(config: Mapping[str, Any], *, admin_port: int) -> Iterator[R
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=(folder / "envoy.log").open("wb"),
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=DIE_WITH_PARENT,
         )
         admin_url = f"http://127.0.0.1:{admin_port}"
         wait_ready(admin_url, process)

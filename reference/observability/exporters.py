@@ -31,7 +31,7 @@ import httpx
 
 from reference.config import get_settings
 from reference.setup.ports import LOOPBACK, free_port
-from reference.setup.processes import stop_process
+from reference.setup.processes import DIE_WITH_PARENT, stop_process
 
 START_TIMEOUT_S: Final = 15.0
 
@@ -138,6 +138,7 @@ class Exporter:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=DIE_WITH_PARENT,
         )
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:

@@ -32,7 +32,7 @@ import httpx
 import yaml
 
 from reference.setup.ports import free_port
-from reference.setup.processes import stop_process
+from reference.setup.processes import DIE_WITH_PARENT, stop_process
 
 HOST: Final = "127.0.0.1"
 START_TIMEOUT_S: Final = 20.0
@@ -134,6 +134,7 @@ class _Server:
             stdout=subprocess.DEVNULL,
             stderr=(self.folder / f"{self.kind}.log").open("ab"),
             cwd=self.folder,
+            preexec_fn=DIE_WITH_PARENT,
         )
         deadline = time.monotonic() + timeout
         while True:

@@ -16,7 +16,7 @@ import pytest
 
 from course.services.launcher import Launcher
 from reference.config import REPO_ROOT
-from reference.setup.ports import free_port
+from reference.setup.ports import free_port, free_port_pair
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def isolated_jvm_env(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     """Also give mongo, kafka and rabbitmq ports of their own (their installs stay shared)."""
     amqp = free_port()
     monkeypatch.setenv("MONGODB_URL", f"mongodb://127.0.0.1:{free_port()}/?directConnection=true")
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{free_port()}")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{free_port_pair()}")
     monkeypatch.setenv("KAFKA_GRADING_BOOTSTRAP_SERVERS", f"127.0.0.1:{free_port()}")
     monkeypatch.setenv("KAFKA_ADMIN_URL", f"sasl-plain://admin:course@127.0.0.1:{free_port()}")
     monkeypatch.setenv("AMQP_URL", f"amqp://course:course@127.0.0.1:{amqp}/%2F")

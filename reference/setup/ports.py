@@ -17,3 +17,16 @@ def free_port(host: str = LOOPBACK) -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def free_port_pair(host: str = LOOPBACK) -> int:
+    """A free port whose neighbour is free too, for a server that binds ``port`` and ``port + 1``
+    (etcd's peer port, Kafka's controller)."""
+    while True:
+        port = free_port(host)
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port + 1))
+            except OSError:
+                continue
+        return port

@@ -23,7 +23,7 @@ from course.cli import app
 from course.services.launcher import Launcher
 from reference.config import get_settings
 from reference.microservices.etcd import etcd_client
-from reference.setup.ports import free_port
+from reference.setup.ports import free_port_pair
 from reference.setup.probes import probe_etcd
 
 pytestmark = [pytest.mark.xdist_group("launcher")]
@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.xdist_group("launcher")]
 
 @pytest.fixture
 def etcd_env(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Launcher]:
-    monkeypatch.setenv("ETCD_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("ETCD_URL", f"http://127.0.0.1:{free_port_pair()}")
     launcher = Launcher(progress=lambda _line: None)
     yield launcher
     launcher.down(["etcd"])
